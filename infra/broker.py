@@ -41,7 +41,8 @@ def free_port() -> int:
 
 def wait_until_ready(bootstrap: str, timeout_s: float = 15.0, security: dict[str, str] | None = None) -> None:
     """Block until the broker answers a Kafka metadata request, or raise ``FlywheelError``."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, **(security or {})})
+    # log_level 0: refused connections are expected until the broker listens; say nothing about them
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0, **(security or {})})
     deadline = time.monotonic() + timeout_s
     while True:
         try:

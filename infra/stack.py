@@ -1,0 +1,134 @@
+"""The local stack behind ``flywheel up``/``down``/``status``: which processes run and where the broker is.
+
+``up`` starts the embedded broker detached (it outlives the CLI), records its pid and command line in
+``<data_dir>/stack/stack.json`` and creates the topics; ``down`` stops exactly the recorded processes, by
+pid, after checking the pid still runs the recorded command (pids are reused). With
+``FLYWHEEL_BOOTSTRAP_SERVERS`` set the project starts no broker and only manages topics on that cluster.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from infra.broker import EmbeddedBroker, pid_alive, pid_cmdline, stop_pid
+from infra.errors import FlywheelError
+from infra.settings import Settings
+from infra.topics import TopicInfo, describe_topics, ensure_topics
+
+
+class ManagedProcess(BaseModel):
+    name: str
+    pid: int
+    cmdline: list[str]
+    started_at: datetime
+    log: str | None = None
+
+    def running(self) -> bool:
+        """Alive and still the process we started (the pid was not reused by something else)."""
+        return pid_alive(self.pid) and pid_cmdline(self.pid) == self.cmdline
+
+
+class StackState(BaseModel):
+    bootstrap: str
+    embedded: bool
+    processes: list[ManagedProcess] = []
+
+
+class StackStatus(BaseModel):
+    bootstrap: str
+    embedded: bool
+    processes: list[ManagedProcess]
+    topics: list[TopicInfo]
+
+
+def _state_file(settings: Settings) -> Path:
+    return settings.state_dir / "stack.json"
+
+
+def read_state(settings: Settings) -> StackState | None:
+    path = _state_file(settings)
+    return StackState.model_validate_json(path.read_text()) if path.exists() else None
+
+
+def _write_state(settings: Settings, state: StackState) -> None:
+    path = _state_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(state.model_dump_json(indent=2))
+    tmp.replace(path)
+
+
+def bootstrap_servers(settings: Settings) -> str:
+    """Where the broker is: the configured cluster, or the embedded broker `flywheel up` started."""
+    if not settings.embedded:
+        return settings.bootstrap_servers  # type: ignore[return-value]
+    state = read_state(settings)
+    if state is None or not all(p.running() for p in state.processes):
+        raise FlywheelError("the stack is not running: run `flywheel up` (or set FLYWHEEL_BOOTSTRAP_SERVERS)")
+    return state.bootstrap
+
+
+def kafka_config(settings: Settings, bootstrap: str | None = None) -> dict[str, str]:
+    """The librdkafka options every client of the project starts from."""
+    return {"bootstrap.servers": bootstrap or bootstrap_servers(settings), **settings.kafka_security()}
+
+
+def create_topics(settings: Settings, bootstrap: str) -> list[str]:
+    topics = list(settings.topics.values())
+    return ensure_topics(kafka_config(settings, bootstrap), topics, settings.partitions, settings.replication_factor)
+
+
+def up(settings: Settings) -> StackState:
+    """Bring the stack up (idempotent) and return once the broker answers and every topic exists."""
+    if not settings.embedded:
+        state = StackState(bootstrap=settings.bootstrap_servers or "", embedded=False)
+        create_topics(settings, state.bootstrap)
+        return state
+    state = read_state(settings)
+    if state is not None and state.processes and all(p.running() for p in state.processes):
+        create_topics(settings, state.bootstrap)
+        return state
+    if state is not None:  # a stale record: whatever still runs of it is ours to stop first
+        down(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    log = settings.state_dir / "broker.log"
+    broker = EmbeddedBroker(log_path=log, attached=False)
+    broker.start()
+    record = ManagedProcess(name="broker", pid=broker.pid, cmdline=pid_cmdline(broker.pid),
+                            started_at=datetime.now(UTC), log=str(log))
+    state = StackState(bootstrap=broker.bootstrap, embedded=True, processes=[record])
+    _write_state(settings, state)
+    try:
+        create_topics(settings, state.bootstrap)
+    except Exception:
+        down(settings)
+        raise
+    return state
+
+
+def down(settings: Settings) -> list[ManagedProcess]:
+    """Stop every process the stack recorded (newest first) and forget them; return those stopped."""
+    state = read_state(settings)
+    if state is None:
+        return []
+    stopped = []
+    for process in reversed(state.processes):
+        if process.running():
+            stop_pid(process.pid)
+            stopped.append(process)
+    _state_file(settings).unlink(missing_ok=True)
+    return stopped
+
+
+def status(settings: Settings) -> StackStatus:
+    """Where the broker is, what runs, and every topic with its partitions and end offsets."""
+    state = read_state(settings)
+    if settings.embedded and state is None:
+        raise FlywheelError("the stack is not running: run `flywheel up`")
+    processes = state.processes if state else []
+    bootstrap = bootstrap_servers(settings)
+    topics = describe_topics(kafka_config(settings, bootstrap), list(settings.topics.values()))
+    return StackStatus(bootstrap=bootstrap, embedded=settings.embedded, processes=processes, topics=topics)
