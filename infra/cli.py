@@ -11,11 +11,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from infra.errors import FlywheelError
+
+T = TypeVar("T")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,6 +31,18 @@ def _settings():
     from infra.settings import load_settings
 
     return load_settings()
+
+
+def _validated(args: argparse.Namespace, model: type[T], **fields: Any) -> T:
+    """Build an options model from flags; a combination it rejects is a usage error (one line, exit 2)."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        args.parser.error(f"{where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}")
 
 
 def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
@@ -73,10 +87,10 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     from simulator.run import SimulateOptions, simulate
 
     settings = _settings()
-    options = SimulateOptions(
+    options = _validated(args, SimulateOptions,
         dialogs=args.dialogs, seed=args.seed, locale=args.locale, policy_change_at=args.policy_change_at,
         change=args.change, error_rate=args.error_rate, stale=args.stale, rate_per_s=args.rate,
-        source=args.source, start=args.start,
+        source=args.source, start=args.start or datetime.now(UTC),
     )
     summary = simulate(settings, stack.bootstrap_servers(settings), options, progress=not args.json)
     _emit(args, summary.model_dump(mode="json"), summary.describe())
@@ -130,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, handler: Callable[[argparse.Namespace], None], help_: str,
                 json_flag: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_, description=help_)
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, parser=sub)
         if json_flag:
             sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from infra.broker import EmbeddedBroker
 from infra.settings import Settings
@@ -44,3 +45,27 @@ def flywheel(*args: str, env: dict[str, str] | None = None, timeout: float = 120
     """Run the real ``flywheel`` console script, as a user would."""
     return subprocess.run([str(Path(sys.executable).with_name("flywheel")), *args], capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO)
+
+
+def read_topic(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) of ``topic``, read with ``assign`` from offset 0 to each partition's end.
+
+    The end is the partition EOF the fetch reports, not the high watermark, which Tansu undercounts
+    (see ``infra.topics.end_offset``); ``assign`` also avoids a consumer-group join.
+    """
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "tests", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    messages, open_partitions = [], set(range(partitions))
+    try:
+        while open_partitions:
+            message = consumer.poll(10)
+            assert message is not None, f"no answer reading {topic}"
+            if message.error() and message.error().code() == KafkaError._PARTITION_EOF:
+                open_partitions.discard(message.partition())
+                continue
+            assert message.error() is None, message.error()
+            messages.append((message.key(), message.value()))
+    finally:
+        consumer.close()
+    return messages

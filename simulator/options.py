@@ -1,0 +1,63 @@
+"""What a simulation run does: one typed, validated set of options shared by the CLI and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from simulator.catalog import NEW_SERVICES, SERVICES
+from simulator.world import LocaleMode
+
+_DEFAULT_CHANGE = {"rule": "return_window", "new_service": NEW_SERVICES[0].intent}
+
+
+class SimulateOptions(BaseModel):
+    """Options of ``flywheel simulate``. ``start`` is required: the simulated clock never reads the wall
+    clock, so the caller decides when the traffic happens (same seed and start, same events)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["world", "banking77"] = "world"
+    dialogs: int = Field(1000, ge=1, description="conversations to simulate (banking77: at most its rows)")
+    seed: int = 0
+    start: AwareDatetime
+    locale: LocaleMode = "mixed"
+    rate_per_s: float | None = Field(None, gt=0, description="conversations per second; None: as fast as possible")
+    mean_gap_s: float = Field(20.0, gt=0, description="mean simulated time between two customers")
+
+    policy_change_at: int | None = Field(None, ge=0, description="dialog index at which a policy change is published")
+    change: Literal["rule", "new_service"] = Field("rule", description="the kind of policy change")
+    change_intent: str | None = Field(None, description="the rule changed or the service launched; "
+                                                        "default return_window / trade_in")
+    new_service_share: float = Field(0.3, ge=0.0, le=1.0, description="customers asking about a launched service")
+
+    error_rate: float = Field(0.1, ge=0.0, le=1.0, description="share of questions the oracle answers wrongly")
+    stale: bool = Field(False, description="the oracle never learns of policy changes")
+    handoff_rate: float = Field(0.6, ge=0.0, le=1.0, description="wrong answers that end with a human agent")
+    pii_share: float = Field(0.4, ge=0.0, le=1.0, description="customers who put personal data in their messages")
+    order_share: float = Field(0.3, ge=0.0, le=1.0, description="messages that quote an order number")
+    response_rate: float = Field(0.7, ge=0.0, le=1.0, description="conversations that get a satisfaction score")
+    early_score_share: float = Field(0.1, ge=0.0, le=1.0, description="scores that arrive before their conversation")
+
+    banking77_dir: Path | None = Field(None, description="default: ../shared/data/banking77 from the repository")
+    banking77_splits: tuple[Literal["train", "test"], ...] = ("train", "test")
+
+    @property
+    def changed_intent(self) -> str:
+        return self.change_intent or _DEFAULT_CHANGE[self.change]
+
+    @model_validator(mode="after")
+    def _change_fits(self) -> Self:
+        if self.policy_change_at is None:
+            return self
+        if self.source != "world":
+            raise ValueError("policy changes need source 'world': banking77 has no policies")
+        if self.policy_change_at >= self.dialogs:
+            raise ValueError(f"policy_change_at ({self.policy_change_at}) must be below dialogs ({self.dialogs})")
+        known = SERVICES if self.change == "rule" else NEW_SERVICES
+        if self.changed_intent not in {spec.intent for spec in known}:
+            names = ", ".join(spec.intent for spec in known)
+            raise ValueError(f"change_intent for a {self.change} change must be one of: {names}")
+        return self

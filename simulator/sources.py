@@ -1,0 +1,42 @@
+"""Where simulated traffic comes from, without any broker: the seeded world or a dataset replay.
+
+``events`` is the pure generator the Kafka publisher, the tests and later stages (stream-processor tests,
+the anonymizer benchmark, evaluation) all read, so they see exactly the traffic ``flywheel simulate``
+publishes for the same options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from simulator.answerer import Answerer
+from simulator.banking77 import Banking77Replay
+from simulator.options import SimulateOptions
+from simulator.timeline import SimEvent
+from simulator.traffic import WorldTraffic
+from streams.events import Record
+
+
+class Source(Protocol):
+    dialogs: int  # conversations the source will produce
+
+    def events(self) -> Iterator[SimEvent]: ...
+
+
+def open_source(options: SimulateOptions, policy_key: str, answerer: Answerer | None = None) -> Source:
+    """The source ``options.source`` names. ``policy_key`` signs policy updates (``Settings.policy_hmac_key``);
+    ``answerer`` replaces the policy oracle (the world's traffic only: a replay has its own answers)."""
+    if options.source == "banking77":
+        return Banking77Replay(options)
+    return WorldTraffic(options, policy_key, answerer)
+
+
+def events(options: SimulateOptions, policy_key: str, answerer: Answerer | None = None) -> Iterator[SimEvent]:
+    """The run's events in publishing order, each with the ground truth of the personal data it carries."""
+    return open_source(options, policy_key, answerer).events()
+
+
+def records(options: SimulateOptions, policy_key: str, answerer: Answerer | None = None) -> Iterator[Record]:
+    """The run's records in publishing order, as they go on the wire."""
+    return (event.record for event in events(options, policy_key, answerer))
