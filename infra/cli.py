@@ -96,6 +96,23 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     _emit(args, summary.model_dump(mode="json"), summary.describe())
 
 
+# --- feature store ----------------------------------------------------------------------------------------
+
+
+def cmd_features(args: argparse.Namespace) -> None:
+    from features import repository
+    from features.config import store_config
+
+    config = store_config(_settings())
+    if args.action == "apply":
+        doc = repository.apply(config)
+        text = f"applied the {config.kind} feature store (project {config.project})"
+    else:
+        doc = repository.describe(config)
+        text = json.dumps(doc, indent=2, default=str)
+    _emit(args, doc, text)
+
+
 # --- benchmarks -------------------------------------------------------------------------------------------
 
 
@@ -137,6 +154,8 @@ def _aware_time(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bench.common import BENCHMARKS
+
     parser = _Parser(prog="flywheel", description="cs-flywheel: a customer-service model that learns from "
                      "its own traffic. Settings come from FLYWHEEL_* environment variables.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -169,8 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--start", type=_aware_time, default=None, metavar="ISO_TIME",
                      help="simulated clock start (default: now); fix it to reproduce events exactly")
 
+    features = command("features", cmd_features, "the Feast feature store: register definitions, show contents")
+    features.add_argument("action", choices=["apply", "show"],
+                          help="apply: create the logs and register the definitions; show: views, rows, last write")
+
     bench = command("bench", cmd_bench, "run a benchmark and write its JSON result", json_flag=False)
-    bench.add_argument("name", choices=["broker"], help="what to measure")
+    bench.add_argument("name", choices=BENCHMARKS, help="what to measure")
     bench.add_argument("--json", dest="json_file", type=Path, required=True, metavar="FILE",
                        help="where to write the result")
 

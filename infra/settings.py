@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     # --- local state --------------------------------------------------------------------------------------
     data_dir: Path = Path(".flywheel")
 
+    # --- feature store ------------------------------------------------------------------------------------
+    feature_store: Literal["embedded", "production"] = Field(
+        "embedded", description="embedded: SQLite online + parquet log; production: Redis online + PostgreSQL"
+    )
+    feature_project: str = "flywheel"
+    redis_url: str = Field("127.0.0.1:6379", description="Feast's form: host:port[,db=N][,password=...]")
+    postgres_dsn: SecretStr = Field(
+        SecretStr("postgresql://postgres@127.0.0.1:5432/postgres"),
+        description="the production offline log and registry; must name host, user and database",
+    )
+    feature_schema: str = Field("flywheel_features", description="PostgreSQL schema of the registry and logs")
+
     # --- models -------------------------------------------------------------------------------------------
     base_model: str | None = Field(
         None, description="Hugging Face id or local path; unset means the embedded model built by bootstrap"
