@@ -96,6 +96,28 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     _emit(args, summary.model_dump(mode="json"), summary.describe())
 
 
+# --- stream workers ---------------------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from streams.worker import run_worker
+
+    run_worker(_settings(), web_port=args.web_port, loglevel=args.loglevel)
+
+
+def cmd_anonymize(args: argparse.Namespace) -> None:
+    import io
+
+    from streams.anonymizer import Anonymizer, anonymize_lines
+
+    # invalid UTF-8 becomes an error line for that input line instead of ending the run
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+    sys.stdout.reconfigure(encoding="utf-8")
+    report = anonymize_lines(stdin, sys.stdout, Anonymizer(_settings().anonymizer_options()))
+    print(f"anonymized {report.lines} lines: {report.entities} entities replaced, {report.errors} malformed lines",
+          file=sys.stderr)
+
+
 # --- feature store ----------------------------------------------------------------------------------------
 
 
@@ -171,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("up", cmd_up, "start the stack in the background (embedded broker, topics); returns when ready")
     command("down", cmd_down, "stop every process `flywheel up` started")
     command("status", cmd_status, "broker address, processes, topics with partition counts and end offsets")
+
+    worker = command("worker", cmd_worker, "run one stream worker (workers with the same settings share the "
+                     "partitions)", json_flag=False)
+    worker.add_argument("--web-port", type=int, default=6066, help="port of the worker's /metrics endpoint")
+    worker.add_argument("--loglevel", choices=["crit", "error", "warn", "info", "debug"], default="info")
+
+    command("anonymize", cmd_anonymize, 'scrub personal data: JSON lines {"text": ...} on stdin, '
+            '{"text", "entities"} on stdout', json_flag=False)
 
     sim = command("simulate", cmd_simulate, "stream simulated customer-service traffic into the stack")
     sim.add_argument("--dialogs", type=_positive_int, default=1000, help="conversations to produce")

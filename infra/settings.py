@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.errors import FlywheelError
+
+if TYPE_CHECKING:
+    from streams.anonymizer import AnonymizerOptions
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
@@ -56,6 +59,10 @@ class Settings(BaseSettings):
 
     # --- local state --------------------------------------------------------------------------------------
     data_dir: Path = Path(".flywheel")
+
+    # --- anonymizer ---------------------------------------------------------------------------------------
+    anonymize_order_ids: bool = Field(False, description="scrub order/tracking numbers too (kept by default)")
+    anonymize_allow_list: tuple[str, ...] = Field((), description="exact values never replaced (own hotline)")
 
     # --- feature store ------------------------------------------------------------------------------------
     feature_store: Literal["embedded", "production"] = Field(
@@ -106,6 +113,11 @@ class Settings(BaseSettings):
     def state_dir(self) -> Path:
         """Where the local stack keeps its process records and logs."""
         return self.data_dir / "stack"
+
+    def anonymizer_options(self) -> AnonymizerOptions:
+        from streams.anonymizer import AnonymizerOptions
+
+        return AnonymizerOptions(scrub_order_ids=self.anonymize_order_ids, allow_list=self.anonymize_allow_list)
 
     def kafka_security(self) -> dict[str, str]:
         """The librdkafka security options (empty for PLAINTEXT), shared by every client the project makes."""

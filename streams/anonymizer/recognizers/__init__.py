@@ -1,0 +1,66 @@
+"""The Presidio recognizers of the anonymizer, one module per kind of data."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import cache
+
+import regex
+from presidio_analyzer import EntityRecognizer
+
+from streams.anonymizer.entities import EntityType
+from streams.anonymizer.recognizers import addresses, emails, identifiers, names, phones, references
+from streams.anonymizer.recognizers.addresses import ChineseAddressRecognizer, EnglishAddressRecognizer
+from streams.anonymizer.recognizers.emails import email_recognizer
+from streams.anonymizer.recognizers.identifiers import (
+    BankCardRecognizer,
+    ResidentIdRecognizer,
+    cued_number_recognizer,
+    us_ssn_recognizer,
+)
+from streams.anonymizer.recognizers.names import NameReplyRecognizer, PersonRecognizer
+from streams.anonymizer.recognizers.phones import CustomerPhoneRecognizer
+from streams.anonymizer.recognizers.references import OrderReferenceRecognizer
+
+__all__ = ["NameReplyRecognizer", "entities_in_reach", "recognizers"]
+
+
+def recognizers(language: str) -> list[EntityRecognizer]:
+    """Every recognizer, for one Presidio language; each covers Chinese and English text alike."""
+    return [
+        CustomerPhoneRecognizer(language),
+        email_recognizer(language),
+        ResidentIdRecognizer(language),
+        us_ssn_recognizer(language),
+        BankCardRecognizer(language),
+        cued_number_recognizer(EntityType.BANK_CARD, language),
+        cued_number_recognizer(EntityType.ID_NUMBER, language),
+        ChineseAddressRecognizer(language),
+        EnglishAddressRecognizer(language),
+        PersonRecognizer(language),
+        OrderReferenceRecognizer(language),
+    ]
+
+
+@cache
+def _triggers() -> dict[EntityType, regex.Pattern[str]]:
+    """Each type's trigger, built on first use (the name trigger is made from the gazetteers)."""
+    return {
+        EntityType.PHONE: phones.TRIGGER,
+        EntityType.EMAIL: emails.TRIGGER,
+        EntityType.ID_NUMBER: identifiers.TRIGGER,
+        EntityType.BANK_CARD: identifiers.TRIGGER,
+        EntityType.ADDRESS: addresses.TRIGGER,
+        EntityType.PERSON: names.trigger(),
+        EntityType.ORDER_ID: references.TRIGGER,
+    }
+
+
+def entities_in_reach(text: str, always: Collection[EntityType] = ()) -> list[str]:
+    """The entity types (plus ``always``) whose recognizers could match ``text`` at all.
+
+    Each recognizer module has a trigger, a cheap necessary condition of its patterns (a digit, an ``@``, a
+    street suffix, a name cue). Presidio then runs only the recognizers of these types, and none at all for
+    most bot answers and many customer messages: its per-call overhead is most of the cost of a scrub.
+    """
+    return [t.value for t, trigger in _triggers().items() if t in always or trigger.search(text)]
