@@ -11,14 +11,15 @@ import statistics
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from infra.broker import EmbeddedBroker
 from infra.settings import Settings
+from infra.stack import kafka_config, producer_config
 from infra.topics import ensure_topics
 from simulator.options import SimulateOptions
 from simulator.sources import records
@@ -42,8 +43,8 @@ def _bootstrap(settings: Settings) -> Iterator[str]:
         yield broker.bootstrap
 
 
-def _produce(conf: dict[str, str], topic: str, payloads: list[tuple[bytes, bytes]]) -> float:
-    producer = Producer({**conf, "linger.ms": 5, "acks": "all"})
+def _produce(conf: dict, topic: str, payloads: list[tuple[bytes, bytes]]) -> float:
+    producer = Producer({**conf, "linger.ms": 5})
     started = time.perf_counter()
     for key, value in itertools.islice(itertools.cycle(payloads), MESSAGES):
         while True:
@@ -79,10 +80,10 @@ def run(settings: Settings) -> dict:
     payloads = _payloads()
     topic = f"bench.broker.{uuid.uuid4().hex[:8]}"
     with _bootstrap(settings) as bootstrap:
-        conf = {"bootstrap.servers": bootstrap, **settings.kafka_security()}
+        conf = kafka_config(settings, bootstrap)
         ensure_topics(conf, [topic], settings.partitions, settings.replication_factor)
         try:
-            produce_rate = _produce(conf, topic, payloads)
+            produce_rate = _produce(producer_config(settings, bootstrap), topic, payloads)
             consume_rate = _consume(conf, topic, settings.partitions)
         finally:
             if not settings.embedded:

@@ -5,8 +5,11 @@ Feast project and PostgreSQL schema on the configured servers, destroyed afterwa
 - ``online_push_rows_per_s``: Feast pushes of 1,000-row batches to the online store;
 - ``offline_append_rows_per_s``: idempotent appends of 1,000-row batches to the offline log;
 - ``window_read_s``: reading a 7-day training window out of the 100k dialogs (``window_rows`` of them);
-- ``write_dialogs_rows_per_s``: the stream's whole write path (log, online push, quality), 500-row batches.
-The dialogs are synthetic and deterministic for a seed and an end time, spread over the 30 days before it.
+- ``write_scored_rows_per_s``: the stream's whole write path in 500-row batches: every dialog to the traffic log
+  and the quality rollup, the detractors (NPS at most the settings' threshold) to the dialog log and online;
+  ``write_scored_routed_share`` is the share of them it routed.
+The dialogs are synthetic and deterministic for a seed and an end time, spread over the 30 days before it, three
+in ten of them detractors, as in a service that mostly satisfies.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from features import repository
 from features.config import StoreConfig, StoreKind, feature_store, store_config
 from features.log import open_log
+from features.quality import DETRACTOR_MAX_NPS
 from features.tables import DIALOG_LOG, dialog_rows
 from features.training import DialogQuery, read_dialogs
 from infra.settings import Settings
@@ -34,6 +38,7 @@ DIALOGS = 100_000
 BATCH = 1_000
 WRITER_DIALOGS, WRITER_BATCH = 20_000, 500
 SPAN, WINDOW = timedelta(days=30), timedelta(days=7)
+DETRACTOR_SHARE = 0.3
 
 _LOCALES: tuple[Locale, ...] = ("zh", "en")
 _KINDS: tuple[StoreKind, ...] = ("embedded", "production")
@@ -45,8 +50,9 @@ _AGENT = {"en": "You can return it within 15 days of delivery.", "zh": "签收�
 
 
 def synthetic_dialogs(n: int, seed: int, end: datetime) -> list[ScoredDialog]:
-    """``n`` scored dialogs, oldest first, evenly spread over ``SPAN`` before ``end``: NPS uniform over 0-10,
-    three in ten handed off to a human agent, whose answer they carry."""
+    """``n`` scored dialogs, oldest first, evenly spread over ``SPAN`` before ``end``: a ``DETRACTOR_SHARE`` of
+    detractors, NPS uniform within detractors and within the rest; three in ten handed off to a human agent,
+    whose answer they carry."""
     rng = random.Random(seed)
     dialogs = []
     for i in range(n):
@@ -61,9 +67,15 @@ def synthetic_dialogs(n: int, seed: int, end: datetime) -> list[ScoredDialog]:
             event_id=f"bench-{seed}-{i:07d}", event_time=at, conversation_id=f"conv-{seed}-{i:07d}",
             conversation_event_id=f"c-{i}", satisfaction_event_id=f"s-{i}", locale=locale, channel="web",
             turns=turns, adapter_version="base-v1", intent=rng.choice(_INTENTS), resolved=not handed_off,
-            handed_off=handed_off, nps=rng.randint(0, 10),
+            handed_off=handed_off, nps=_nps(rng),
         ))
     return dialogs
+
+
+def _nps(rng: random.Random) -> int:
+    if rng.random() < DETRACTOR_SHARE:
+        return rng.randint(0, DETRACTOR_MAX_NPS)
+    return rng.randint(DETRACTOR_MAX_NPS + 1, 10)
 
 
 def _rate(rows: int, seconds: float) -> float:
@@ -106,14 +118,14 @@ def _measure_stores(config: StoreConfig, dialogs: list[ScoredDialog], end: datet
     }
 
 
-def _measure_writer(config: StoreConfig, dialogs: list[ScoredDialog]) -> dict[str, Any]:
+def _measure_writer(config: StoreConfig, dialogs: list[ScoredDialog], nps_threshold: int) -> dict[str, Any]:
     from features.writer import FeatureWriter
 
     with FeatureWriter(config) as writer:
         started = time.perf_counter()
-        for batch in _batches(dialogs, WRITER_BATCH):
-            writer.write_dialogs(batch)
-        return {"write_dialogs_rows_per_s": _rate(len(dialogs), time.perf_counter() - started)}
+        routed = sum(writer.write_scored(batch, nps_threshold).routed for batch in _batches(dialogs, WRITER_BATCH))
+        return {"write_scored_rows_per_s": _rate(len(dialogs), time.perf_counter() - started),
+                "write_scored_routed_share": round(routed / len(dialogs), 3)}
 
 
 def _on_throwaway_store(base: StoreConfig, kind: StoreKind, scratch: Path,
@@ -136,9 +148,8 @@ def run(settings: Settings, seed: int = 7) -> dict[str, Any]:
     result: dict[str, Any] = {"dialogs": DIALOGS, "batch": BATCH, "seed": seed, "end": end.isoformat()}
     with tempfile.TemporaryDirectory(prefix="bench-features-") as scratch:
         for kind in _KINDS:
-            result[kind] = (
-                _on_throwaway_store(base, kind, Path(scratch), lambda c: _measure_stores(c, dialogs, end))
-                | _on_throwaway_store(base, kind, Path(scratch),
-                                      lambda c: _measure_writer(c, dialogs[-WRITER_DIALOGS:]))
-            )
+            result[kind] = _on_throwaway_store(base, kind, Path(scratch), lambda c: _measure_stores(c, dialogs, end))
+            result[kind] |= _on_throwaway_store(
+                base, kind, Path(scratch),
+                lambda c: _measure_writer(c, dialogs[-WRITER_DIALOGS:], settings.nps_threshold))
     return result

@@ -1,8 +1,9 @@
 """The feature repository, declared once for both configurations: entities, push sources and feature views.
 
-The stream pushes scored dialogs, policy versions and per-intent quality online; serving reads the current policy
-by policy id or by intent. Only the batch source behind each push source depends on the configuration: the
-parquet folder (embedded) or the PostgreSQL table (production) that the offline log appends to.
+The stream pushes the scored dialogs routed to retraining, policy versions and per-intent quality online; serving
+reads the current policy by policy id or by intent. Only the batch source behind each push source depends on the
+configuration: the parquet folder (embedded) or the PostgreSQL table (production) that the offline log appends
+to. The traffic log (every scored dialog) has no view: drift checks read its windows offline (``traffic.py``).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def repository(config: StoreConfig) -> list[FeastObject]:
         quality_push,
         FeatureView(
             name=DIALOGS,
-            description="A scored, anonymized dialog: its score, how it went, and the first exchange.",
+            description="A scored, anonymized dialog routed to retraining: its score, how it went, the first exchange.",
             entities=[conversation],
             source=dialogs_push,
             schema=_fields(DIALOG_LOG, ("conversation_id", *DIALOG_FEATURES)),
@@ -105,7 +106,7 @@ def repository(config: StoreConfig) -> list[FeastObject]:
         ),
         FeatureView(
             name=INTENT_QUALITY,
-            description="How each intent's dialogs went over the writer's trailing window (NPS, handoffs).",
+            description="How all of each intent's dialogs went over the writer's trailing window (NPS, handoffs).",
             entities=[intent],
             source=quality_push,
             schema=_fields(QUALITY_LOG, ("intent", *MEASURES)),

@@ -1,4 +1,5 @@
-"""The offline log: append-only dialogs, policy versions and quality snapshots, written one transaction at a time.
+"""The offline log: append-only traffic, routed dialogs, policy versions and quality snapshots, written one
+transaction at a time.
 
 Feast's file offline store rewrites the whole parquet file on every push and loses rows under concurrent
 writers, and its PostgreSQL store has no push at all, so features/ keeps its own log behind this interface:

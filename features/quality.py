@@ -1,7 +1,8 @@
 """Per-intent quality: how the dialogs of each intent went over a trailing window, to the hour.
 
 The offline log keeps an hourly rollup beside the dialogs: counts per intent and hour, added in the transaction
-that appends the dialogs, from exactly the rows it stored. Duplicates are never counted (the append skips them)
+that appends scored dialogs to the traffic log, from exactly the rows it stored: all traffic, not only the
+dialogs routed to retraining. Duplicates are never counted (the append skips them)
 and a quality snapshot sums a week of hours instead of scanning a week of dialogs, whatever the traffic. The same
 two statements run on the embedded ledger (SQLite) and on PostgreSQL; only the placeholder differs.
 """
@@ -32,7 +33,7 @@ MEASURES = ("dialog_count", "mean_nps", "detractor_share", "promoter_share", "ha
 
 
 def hourly_counts(dialogs: pa.Table) -> list[tuple]:
-    """``(intent, hour, *COUNTS)`` for dialog-log rows, sorted so that concurrent writers lock the rollup's
+    """``(intent, hour, *COUNTS)`` for traffic-log rows, sorted so that concurrent writers lock the rollup's
     rows in the same order (no deadlock). Dialogs without an intent are not counted."""
     buckets: dict[tuple[str, datetime], list[int]] = {}
     for row in dialogs.select(["intent", EVENT_TIMESTAMP, "nps", "handed_off", "resolved"]).to_pylist():

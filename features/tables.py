@@ -35,32 +35,42 @@ class LogTable:
     key: tuple[str, ...]
 
 
+# What is known of every scored dialog: its score, how it went and the first exchange. The traffic log keeps
+# these for all traffic; the dialog log keeps them, with the transcript, for the dialogs routed to retraining.
+_SCORED_FIELDS = [
+    _required("event_id", pa.string()),
+    _required(EVENT_TIMESTAMP, TIMESTAMP),
+    _required(CREATED, TIMESTAMP),
+    _required("conversation_id", pa.string()),
+    _required("nps", pa.int64()),
+    pa.field("intent", pa.string()),
+    _required("locale", pa.string()),
+    _required("channel", pa.string()),
+    _required("turn_count", pa.int64()),
+    _required("resolved", pa.bool_()),
+    _required("handed_off", pa.bool_()),
+    _required("adapter_version", pa.string()),
+    pa.field("policy_id", pa.string()),
+    pa.field("policy_version", pa.int64()),
+    pa.field("customer_text", pa.string()),
+    pa.field("bot_answer", pa.string()),
+    pa.field("agent_answer", pa.string()),
+]
+
+TRAFFIC_LOG = LogTable(name="traffic_log", schema=pa.schema(_SCORED_FIELDS), key=("event_id",))
+"""Every scored dialog, routed or not: what drift checks and reports compare windows of."""
+
 DIALOG_LOG = LogTable(
     name="dialog_log",
     schema=pa.schema([
-        _required("event_id", pa.string()),
-        _required(EVENT_TIMESTAMP, TIMESTAMP),
-        _required(CREATED, TIMESTAMP),
-        _required("conversation_id", pa.string()),
-        _required("nps", pa.int64()),
-        pa.field("intent", pa.string()),
-        _required("locale", pa.string()),
-        _required("channel", pa.string()),
-        _required("turn_count", pa.int64()),
-        _required("resolved", pa.bool_()),
-        _required("handed_off", pa.bool_()),
-        _required("adapter_version", pa.string()),
-        pa.field("policy_id", pa.string()),
-        pa.field("policy_version", pa.int64()),
-        pa.field("customer_text", pa.string()),
-        pa.field("bot_answer", pa.string()),
-        pa.field("agent_answer", pa.string()),
+        *_SCORED_FIELDS,
         # The whole anonymized transcript, offline only: training may want more than the first exchange, and
         # the scored-dialog topic keeps it for days, not for the life of the model.
         _required("transcript", pa.string()),
     ]),
     key=("event_id",),
 )
+"""The dialogs routed to retraining (the detractors), behind the ``dialogs`` view."""
 
 POLICY_LOG = LogTable(
     name="policy_log",
@@ -94,7 +104,7 @@ QUALITY_LOG = LogTable(
     key=("intent", EVENT_TIMESTAMP),
 )
 
-LOGS = (DIALOG_LOG, POLICY_LOG, QUALITY_LOG)
+LOGS = (TRAFFIC_LOG, DIALOG_LOG, POLICY_LOG, QUALITY_LOG)
 
 
 def _compact_json(value: object) -> str:
@@ -129,6 +139,11 @@ def dialog_rows(dialogs: Sequence[ScoredDialog], created: datetime) -> pa.Table:
         ],
         schema=DIALOG_LOG.schema,
     )
+
+
+def traffic_rows(dialogs: pa.Table) -> pa.Table:
+    """The traffic-log rows of ``dialog_rows``: all their columns but the transcript."""
+    return dialogs.select(TRAFFIC_LOG.schema.names)
 
 
 def policy_rows(update: PolicyUpdate, created: datetime) -> pa.Table:

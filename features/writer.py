@@ -1,12 +1,16 @@
 """The stream's way into the feature store: scored dialogs and policy updates, idempotent by key.
 
+Scored dialogs are routed here, in one place, so that the logs cannot disagree: every one goes to the traffic
+log (drift windows) and into its intent's quality; those at most the routing threshold (the detractors, the
+retraining candidates) also go to the dialog log and online.
+
 Every write is one offline-log transaction wrapped around the online push: the rows the log did not hold yet
 are pushed online, then the transaction commits. A writer that dies before the commit has stored nothing, so
 redelivery (the stream is at-least-once) stores and pushes the rows again; after the commit they are both
 stored and pushed. A duplicate is neither stored nor pushed a second time.
 
 Calls block (Feast and the database clients are synchronous); from a Faust agent, run them in a thread, e.g.
-``await loop.run_in_executor(None, writer.write_dialogs, batch)``, one writer per thread.
+``await loop.run_in_executor(None, writer.write_scored, batch, settings.nps_threshold)``, one writer per thread.
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ from datetime import timedelta
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.config import StoreConfig, feature_store
 from features.definitions import DIALOGS_PUSH, POLICIES_PUSH, QUALITY_PUSH
 from features.log import open_log
 from features.quality import hourly_counts, snapshot
-from features.tables import DIALOG_LOG, POLICY_LOG, QUALITY_LOG, dialog_rows, policy_rows
+from features.tables import (
+    DIALOG_LOG,
+    POLICY_LOG,
+    QUALITY_LOG,
+    TRAFFIC_LOG,
+    dialog_rows,
+    policy_rows,
+    traffic_rows,
+)
 from infra.errors import FlywheelError
 from streams.events import PolicyUpdate, ScoredDialog, utcnow
 
@@ -30,7 +43,8 @@ from streams.events import PolicyUpdate, ScoredDialog, utcnow
 @dataclass(frozen=True)
 class WriteResult:
     received: int
-    stored: int  # new to the log; the others were duplicates of stored events
+    stored: int  # new to the traffic log; the others were duplicates of stored events
+    routed: int  # detractors new to the dialog log, pushed online
 
 
 class FeatureWriter:
@@ -48,15 +62,18 @@ class FeatureWriter:
         self._log.recover()
         self._quality_window = quality_window
 
-    def write_dialogs(self, dialogs: Sequence[ScoredDialog]) -> WriteResult:
-        """Append the dialogs to the offline log, push the new ones online, refresh their intents' quality."""
+    def write_scored(self, dialogs: Sequence[ScoredDialog], detractor_max_nps: int) -> WriteResult:
+        """Log every dialog as traffic and count it in its intent's quality; store those scored at most
+        ``detractor_max_nps`` in the dialog log and push them online. Quality counts all traffic: counted from
+        the detractors alone, every intent would look as bad as its worst dialogs."""
         rows = dialog_rows(dialogs, created=utcnow())
         with self._log.transaction() as txn:
-            fresh = txn.append(DIALOG_LOG, rows)
-            self._push(DIALOGS_PUSH, fresh)
-            txn.count_hours(hourly_counts(fresh))  # last: other writers wait on the rollup's rows the least
+            traffic = txn.append(TRAFFIC_LOG, traffic_rows(rows))
+            routed = txn.append(DIALOG_LOG, rows.filter(pc.field("nps") <= detractor_max_nps))
+            self._push(DIALOGS_PUSH, routed)
+            txn.count_hours(hourly_counts(traffic))  # last: other writers wait on the rollup's rows the least
         self._refresh_quality(rows.column("intent").to_pylist())
-        return WriteResult(received=len(dialogs), stored=fresh.num_rows)
+        return WriteResult(received=len(dialogs), stored=traffic.num_rows, routed=routed.num_rows)
 
     def _refresh_quality(self, intents: Iterable[str | None]) -> None:
         """Recompute the batch's intents, duplicates included: a writer that died between the dialogs' commit

@@ -55,7 +55,7 @@ def wait_until_ready(bootstrap: str, timeout_s: float = 15.0, security: dict[str
         time.sleep(0.1)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: receive SIGTERM when the parent dies, so a crashed test run leaves no broker behind."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -83,7 +83,7 @@ class EmbeddedBroker:
         try:
             self.process = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if self.attached else None,
+                preexec_fn=die_with_parent if self.attached else None,
                 start_new_session=not self.attached,
             )
         finally:

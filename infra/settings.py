@@ -83,6 +83,9 @@ class Settings(BaseSettings):
 
     # --- thresholds and policy ----------------------------------------------------------------------------
     nps_threshold: int = Field(6, ge=0, le=10, description="dialogs scored at most this are routed to retraining")
+    known_intents: tuple[str, ...] | None = Field(
+        None, description="JSON list; scored dialogs with another intent fail validation (unset: any intent)"
+    )
     join_window_s: float = Field(7 * 24 * 3600, gt=0)
     policy_hmac_key: SecretStr = SecretStr(DEV_POLICY_KEY)
 

@@ -76,6 +76,14 @@ def kafka_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
     return {"bootstrap.servers": bootstrap or bootstrap_servers(settings), **settings.kafka_security()}
 
 
+def producer_config(settings: Settings, bootstrap: str | None = None) -> dict[str, str | bool]:
+    """Options for every producer of the project. Keys are partitioned with murmur2, as Kafka's Java clients
+    and Faust do, so a conversation id lands on the same partition whoever writes it (librdkafka's default,
+    CRC32, would split a key across the raw topics and the stream workers' own topics)."""
+    return {**kafka_config(settings, bootstrap), "partitioner": "murmur2_random", "acks": "all",
+            "enable.idempotence": True}
+
+
 def create_topics(settings: Settings, bootstrap: str) -> list[str]:
     topics = list(settings.topics.values())
     return ensure_topics(kafka_config(settings, bootstrap), topics, settings.partitions, settings.replication_factor)

@@ -187,6 +187,7 @@ DeadLetterReason = Literal[
     "stale_policy",  # a version older than the one in force
     "expectation_failed",  # a Great Expectations check on the scored-dialog stream
     "pii_detected",
+    "processing_failed",  # an unforeseen error handling this message; the detail names the error type only
 ]
 
 

@@ -25,24 +25,28 @@ from features import repository
 from tests.conftest import flywheel
 from features.config import StoreConfig, feature_store, store_config
 from features.online import OnlineFeatures
-from features.tables import DIALOG_LOG
+from features.tables import DIALOG_LOG, TRAFFIC_LOG
+from features.traffic import TrafficQuery, read_traffic
 from features.training import DialogQuery, read_dialogs
-from features.writer import FeatureWriter
+from features.writer import FeatureWriter, WriteResult
 from infra.settings import Settings
 from streams.events import PolicyUpdate, ScoredDialog, Turn
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+THRESHOLD = Settings().nps_threshold  # what the stream routes with
+ROUTE_ALL = 10  # for tests about what happens to routed dialogs, whatever their score
 
 
-def _dialog(n: int, at: datetime, *, nps: int = 3, agent: bool = True, intent: str = "returns") -> ScoredDialog:
+def _dialog(n: int, at: datetime, *, nps: int = 3, agent: bool = True, intent: str = "returns", locale: str = "en",
+            adapter: str = "a1") -> ScoredDialog:
     turns = [Turn(role="customer", text=f"question {n}", at=at), Turn(role="bot", text="seven days", at=at)]
     if agent:
         turns.append(Turn(role="agent", text="fifteen days", at=at))
     return ScoredDialog(
         event_id=f"e{n}", event_time=at, conversation_id=f"c{n}", conversation_event_id=f"ce{n}",
-        satisfaction_event_id=f"se{n}", locale="en", channel="web", turns=turns, adapter_version="a1",
+        satisfaction_event_id=f"se{n}", locale=locale, channel="web", turns=turns, adapter_version=adapter,
         intent=intent, resolved=not agent, handed_off=agent, nps=nps,
     )
 
@@ -85,22 +89,51 @@ def writer(store) -> Iterator[FeatureWriter]:
         yield writer
 
 
-def _dialog_rows(config: StoreConfig) -> int:
-    return repository.describe(config)["offline_logs"][DIALOG_LOG.name]["rows"]
+def _log_rows(config: StoreConfig) -> dict[str, int]:
+    return {name: log["rows"] for name, log in repository.describe(config)["offline_logs"].items()}
+
+
+def _online_rows(config: StoreConfig, view: str = "dialogs") -> int:
+    return {v["name"]: v["online_rows"] for v in repository.describe(config)["feature_views"]}[view]
+
+
+def _detractors(numbers: range | list[int]) -> set[str]:
+    """Event ids of ``_dialog(n, ..., nps=n % 11)`` that the stream routes."""
+    return {f"e{n}" for n in numbers if n % 11 <= THRESHOLD}
+
+
+def _day(start: datetime = NOW - timedelta(days=1)) -> tuple[datetime, datetime]:
+    return start, NOW + timedelta(seconds=1)
 
 
 def test_a_pushed_dialog_is_readable_online_within_a_second(store, writer):
     online = OnlineFeatures(store)
-    writer.write_dialogs([_dialog(0, NOW)])  # a worker's first write and a server's first read load Feast's
+    writer.write_scored([_dialog(0, NOW)], THRESHOLD)  # a worker's first write and a server's first read load Feast's
     assert online.dialog("c0") is not None  # registry and stores once; what follows is the steady state
 
     started = time.monotonic()
-    writer.write_dialogs([_dialog(1, NOW, nps=2)])
+    writer.write_scored([_dialog(1, NOW, nps=2)], THRESHOLD)
     while (found := online.dialog("c1")) is None and time.monotonic() - started < 1.0:
         time.sleep(0.01)
     assert found is not None and time.monotonic() - started < 1.0
     assert (found["nps"], found["agent_answer"], found["policy_version"]) == (2, "fifteen days", None)
     assert found["event_timestamp"] == NOW
+
+
+def test_a_mixed_batch_routes_exactly_the_detractors_and_logs_all_traffic(store, writer):
+    dialogs = [_dialog(n, NOW - timedelta(minutes=n), nps=n) for n in range(11)]  # one of every score
+
+    result = writer.write_scored(dialogs, THRESHOLD)
+
+    detractors = {f"e{n}" for n in range(THRESHOLD + 1)}
+    assert result == WriteResult(received=11, stored=11, routed=len(detractors))
+    assert set(read_dialogs(store, DialogQuery(*_day()))["event_id"]) == detractors
+    assert set(read_traffic(store, TrafficQuery(*_day()))["event_id"]) == {d.event_id for d in dialogs}
+    online = OnlineFeatures(store)
+    assert online.dialog(f"c{THRESHOLD}") is not None and online.dialog(f"c{THRESHOLD + 1}") is None
+    traffic_log = repository.describe(store)["offline_logs"][TRAFFIC_LOG.name]
+    assert traffic_log["rows"] == 11 and traffic_log["last_write"] is not None
+    assert _log_rows(store)[DIALOG_LOG.name] == _online_rows(store) == len(detractors)
 
 
 def test_the_training_window_returns_exactly_the_rows_inside_it(store, writer):
@@ -116,8 +149,8 @@ def test_the_training_window_returns_exactly_the_rows_inside_it(store, writer):
         _dialog(7, start + timedelta(hours=2), agent=False),  # no human answer to learn from
         _dialog(8, start + timedelta(hours=3), nps=6, intent="shipping"),
     ]
-    writer.write_dialogs(dialogs[:4])  # several batches: several segments
-    writer.write_dialogs(dialogs[4:])
+    writer.write_scored(dialogs[:4], ROUTE_ALL)  # several batches: several segments
+    writer.write_scored(dialogs[4:], ROUTE_ALL)
 
     window = read_dialogs(store, DialogQuery(start, end, max_nps=6, with_agent_answer=True))
 
@@ -129,23 +162,54 @@ def test_the_training_window_returns_exactly_the_rows_inside_it(store, writer):
     assert list(read_dialogs(store, DialogQuery(start, end, intents=("shipping",)))["event_id"]) == ["e8"]
 
 
+def test_the_traffic_window_returns_exactly_the_rows_inside_it(store, writer):
+    start, end = NOW - timedelta(days=3), NOW - timedelta(days=1)
+    tick = timedelta(microseconds=1)
+    dialogs = [
+        _dialog(1, start - tick),  # just before: out
+        _dialog(2, start, nps=10),  # the start is inside; promoters are traffic too
+        _dialog(3, start + timedelta(hours=30), agent=False),  # another day's partition
+        _dialog(4, end - tick, locale="zh"),
+        _dialog(5, end),  # the end is outside
+        _dialog(6, start + timedelta(hours=1), nps=8, adapter="a2"),  # the candidate answered
+        _dialog(7, start + timedelta(hours=2), intent="shipping"),
+    ]
+    writer.write_scored(dialogs[:4], THRESHOLD)
+    writer.write_scored(dialogs[4:], THRESHOLD)
+
+    window = read_traffic(store, TrafficQuery(start, end))
+
+    assert list(window["event_id"]) == ["e2", "e6", "e7", "e3", "e4"]  # oldest first
+    by_id = {d.event_id: d for d in dialogs}
+    assert [by_id[e].event_time for e in window["event_id"]] == list(window["event_timestamp"])
+    assert list(window["nps"]) == [10, 8, 3, 3, 3]  # unrouted promoters and passives included
+    assert list(window["customer_text"]) == [f"question {e[1:]}" for e in window["event_id"]]
+    assert list(window.loc[window["agent_answer"].isna(), "event_id"]) == ["e3"]
+    assert list(read_traffic(store, TrafficQuery(start, end, adapter_version="a2"))["event_id"]) == ["e6"]
+    assert list(read_traffic(store, TrafficQuery(start, end, locales=("zh",)))["event_id"]) == ["e4"]
+    champion_returns = TrafficQuery(start, end, intents=("returns",), adapter_version="a1")
+    assert list(read_traffic(store, champion_returns)["event_id"]) == ["e2", "e3", "e4"]
+
+
 def test_writing_the_same_events_twice_stores_them_once(store, writer):
-    dialogs = [_dialog(n, NOW - timedelta(hours=n)) for n in range(20)]
-    assert writer.write_dialogs(dialogs).stored == 20
+    dialogs = [_dialog(n, NOW - timedelta(hours=n), nps=n % 11) for n in range(20)]
+    assert writer.write_scored(dialogs, THRESHOLD) == WriteResult(20, 20, len(_detractors(range(20))))
     before = repository.describe(store)
 
-    again = writer.write_dialogs(dialogs[5:] + dialogs[:5] + dialogs[:3])  # redelivered, shuffled, repeated
+    again = writer.write_scored(dialogs[5:] + dialogs[:5] + dialogs[:3], THRESHOLD)  # redelivered, shuffled
 
-    assert (again.received, again.stored) == (23, 0)
+    assert again == WriteResult(received=23, stored=0, routed=0)
     after = repository.describe(store)
-    assert after["offline_logs"][DIALOG_LOG.name] == before["offline_logs"][DIALOG_LOG.name]
+    for log in (TRAFFIC_LOG.name, DIALOG_LOG.name):
+        assert after["offline_logs"][log] == before["offline_logs"][log]
     assert after["feature_views"] == before["feature_views"]
-    window = read_dialogs(store, DialogQuery(NOW - timedelta(days=1), NOW + timedelta(seconds=1)))
-    assert sorted(window["event_id"]) == sorted(d.event_id for d in dialogs)
+    assert sorted(read_traffic(store, TrafficQuery(*_day()))["event_id"]) == sorted(d.event_id for d in dialogs)
+    assert set(read_dialogs(store, DialogQuery(*_day()))["event_id"]) == _detractors(range(20))
+    assert OnlineFeatures(store).intent_quality("returns")["dialog_count"] == 20
 
 
 def test_a_failed_push_stores_nothing_and_redelivery_stores_once(store, writer, monkeypatch):
-    dialogs = [_dialog(n, NOW - timedelta(days=n)) for n in range(3)]  # three date partitions
+    dialogs = [_dialog(n, NOW - timedelta(days=n), nps=3 if n else 9) for n in range(3)]  # three date partitions
 
     def broken_push(source, rows):
         raise ConnectionError("online store unreachable")
@@ -153,24 +217,28 @@ def test_a_failed_push_stores_nothing_and_redelivery_stores_once(store, writer, 
     with monkeypatch.context() as patch:
         patch.setattr(writer, "_push", broken_push)
         with pytest.raises(ConnectionError):
-            writer.write_dialogs(dialogs)
-    assert _dialog_rows(store) == 0
+            writer.write_scored(dialogs, THRESHOLD)
+    assert _log_rows(store) == dict.fromkeys(_log_rows(store), 0)
 
     with FeatureWriter(store) as restarted:  # a restarted worker also sweeps what the failed write left
-        assert restarted.write_dialogs(dialogs).stored == 3
-    assert _dialog_rows(store) == 3
+        assert restarted.write_scored(dialogs, THRESHOLD) == WriteResult(received=3, stored=3, routed=2)
+    rows = _log_rows(store)
+    assert (rows[TRAFFIC_LOG.name], rows[DIALOG_LOG.name]) == (3, 2)
     assert OnlineFeatures(store).dialog("c2") is not None
     if store.kind == "embedded":
-        segments = list((store.offline_dir / DIALOG_LOG.name).glob("date=*/*.parquet"))
-        assert len(segments) == 3, "the failed write's segments were not swept"
+        for log, committed in ((TRAFFIC_LOG, 3), (DIALOG_LOG, 2)):
+            segments = list((store.offline_dir / log.name).glob("date=*/*.parquet"))
+            assert len(segments) == committed, f"the failed write's {log.name} segments were not swept"
 
 
-def test_intent_quality_follows_the_dialogs_in_its_window(store, writer):
-    writer.write_dialogs([_dialog(1, NOW, nps=2), _dialog(2, NOW, nps=10, agent=False),
-                          _dialog(3, NOW - timedelta(days=8), nps=0)])  # out of the 7-day window
-    writer.write_dialogs([_dialog(4, NOW, nps=6, intent="shipping")])
+def test_intent_quality_counts_all_traffic_in_its_window(store, writer):
+    writer.write_scored([_dialog(1, NOW, nps=2), _dialog(2, NOW, nps=10, agent=False),
+                         _dialog(3, NOW - timedelta(days=8), nps=0)], THRESHOLD)  # out of the 7-day window
+    writer.write_scored([_dialog(4, NOW, nps=6, intent="shipping")], THRESHOLD)
 
-    quality = OnlineFeatures(store).intent_quality("returns")
+    online = OnlineFeatures(store)
+    assert online.dialog("c2") is None  # the promoter is not a retraining candidate, but it counts
+    quality = online.intent_quality("returns")
     assert quality is not None
     assert quality["dialog_count"] == 2 and quality["mean_nps"] == 6.0
     assert (quality["detractor_share"], quality["promoter_share"], quality["handoff_share"]) == (0.5, 0.5, 0.5)
@@ -205,7 +273,7 @@ def _wipe_online(config: StoreConfig) -> None:
 
 def test_feast_rebuilds_the_online_store_from_the_offline_log(store, writer):
     """The views' batch sources are the very files and tables the writer appends to."""
-    writer.write_dialogs([_dialog(n, NOW - timedelta(hours=n), nps=n) for n in range(5)])
+    writer.write_scored([_dialog(n, NOW - timedelta(hours=n), nps=n) for n in range(5)], THRESHOLD)
     writer.write_policy(_policy(4, days=30))
     _wipe_online(store)
     online = OnlineFeatures(store)
@@ -220,13 +288,14 @@ def test_feast_rebuilds_the_online_store_from_the_offline_log(store, writer):
 
 def _write_concurrently(config: StoreConfig, start: Barrier, now: datetime, numbers: list[int],
                         versions: list[int]) -> None:
-    """One worker process: dialogs in batches of 25, policy versions in the given order, interleaved.
+    """One worker process: dialogs of every score in batches of 25, policy versions in the given order,
+    interleaved.
     (``now`` comes from the parent: the child's own import of this module has another NOW.)"""
     with FeatureWriter(config) as writer:
         start.wait(timeout=60)  # both writers open: their writes overlap rather than follow each other
         for i in range(0, len(numbers), 25):
-            writer.write_dialogs([_dialog(n, now - timedelta(minutes=n), intent=f"i{n % 3}")
-                                  for n in numbers[i:i + 25]])
+            writer.write_scored([_dialog(n, now - timedelta(minutes=n), nps=n % 11, intent=f"i{n % 3}")
+                                 for n in numbers[i:i + 25]], THRESHOLD)
             if versions:
                 writer.write_policy(_policy(version := versions.pop(0), days=version))
 
@@ -243,11 +312,12 @@ def test_two_concurrent_writers_lose_nothing(store):
         worker.join(timeout=90)
         assert worker.exitcode == 0
 
-    window = read_dialogs(store, DialogQuery(NOW - timedelta(days=1), NOW + timedelta(seconds=1)))
-    assert len(window) == 900 and set(window["event_id"]) == {f"e{n}" for n in range(900)}
-    shown = repository.describe(store)
-    assert shown["offline_logs"][DIALOG_LOG.name]["rows"] == 900
-    assert {v["name"]: v["online_rows"] for v in shown["feature_views"]}["dialogs"] == 900
+    traffic = read_traffic(store, TrafficQuery(*_day()))
+    assert len(traffic) == 900 and set(traffic["event_id"]) == {f"e{n}" for n in range(900)}
+    detractors = _detractors(range(900))
+    window = read_dialogs(store, DialogQuery(*_day()))
+    assert len(window) == len(detractors) and set(window["event_id"]) == detractors
+    assert _log_rows(store)[DIALOG_LOG.name] == _online_rows(store) == len(detractors)
     online = OnlineFeatures(store)
     assert sum(online.intent_quality(f"i{k}")["dialog_count"] for k in range(3)) == 900
     current = online.policy("return-window")
@@ -259,14 +329,17 @@ def test_flywheel_features_apply_and_show_the_settings_store(tmp_path):
     applied = flywheel("features", "apply", "--json", env=env)
     try:
         assert applied.returncode == 0, applied.stderr
-        assert {"dialogs", "policies", "policy_by_intent", "intent_quality"} <= set(json.loads(applied.stdout)["applied"])
+        applied_names = set(json.loads(applied.stdout)["applied"])
+        assert {"dialogs", "policies", "policy_by_intent", "intent_quality"} <= applied_names
         shown = json.loads(flywheel("features", "show", "--json", env=env).stdout)
         assert shown["store"] == "embedded" and shown["last_write"] is None
+        assert shown["offline_logs"][TRAFFIC_LOG.name] == {"rows": 0, "last_write": None}
         assert {v["name"]: v["online_rows"] for v in shown["feature_views"]}["intent_quality"] == 0
     finally:
         repository.destroy(store_config(Settings(data_dir=tmp_path)))
 
 
 def test_an_empty_window_has_the_log_columns(store):
-    window = read_dialogs(store, DialogQuery(NOW - timedelta(days=1), NOW))
-    assert window.empty and list(window.columns) == DIALOG_LOG.schema.names
+    for window, log in ((read_dialogs(store, DialogQuery(*_day())), DIALOG_LOG),
+                        (read_traffic(store, TrafficQuery(*_day())), TRAFFIC_LOG)):
+        assert window.empty and list(window.columns) == log.schema.names

@@ -8,11 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from bench.features import synthetic_dialogs
+from bench.features import DETRACTOR_SHARE, synthetic_dialogs
 from features.config import EXAMPLES, StoreConfig, postgres_params, render, repo_config, store_config
 from features.log import Condition
-from features.quality import MEASURES, hourly_counts, snapshot
-from features.tables import LOGS, QUALITY_LOG, dialog_rows, first_per_key
+from features.quality import DETRACTOR_MAX_NPS, MEASURES, hourly_counts, snapshot
+from features.tables import LOGS, QUALITY_LOG, TRAFFIC_LOG, dialog_rows, first_per_key, traffic_rows
+from features.traffic import TrafficQuery
 from features.training import DialogQuery
 from infra.errors import FlywheelError
 from infra.settings import Settings
@@ -66,6 +67,14 @@ def test_dialog_rows_take_the_first_turn_of_each_role_and_keep_the_transcript():
     assert row["event_timestamp"] == AT
 
 
+def test_traffic_rows_are_the_dialog_rows_without_the_transcript():
+    turns = [Turn(role="customer", text="can I return it?", at=AT), Turn(role="bot", text="7 days", at=AT)]
+    dialogs = dialog_rows([_dialog("e1", turns)], created=AT)
+    traffic = traffic_rows(dialogs)
+    assert traffic.schema == TRAFFIC_LOG.schema
+    assert traffic.to_pylist() == dialogs.drop_columns(["transcript"]).to_pylist()
+
+
 def test_first_per_key_keeps_the_first_of_repeated_keys():
     rows = pa.table({"k": ["a", "b", "a", "c", "b"], "v": [1, 2, 3, 4, 5]})
     assert first_per_key(rows, ("k",)).to_pydict() == {"k": ["a", "b", "c"], "v": [1, 2, 4]}
@@ -73,15 +82,22 @@ def test_first_per_key_keeps_the_first_of_repeated_keys():
 
 def test_query_criteria_become_conditions():
     query = DialogQuery(AT, AT + timedelta(days=7), max_nps=6, intents=("returns",), with_agent_answer=True)
-    assert query.conditions() == [Condition("nps", "<=", 6), Condition("intent", "in", ("returns",)),
+    assert query.conditions() == [Condition("intent", "in", ("returns",)), Condition("nps", "<=", 6),
                                   Condition("agent_answer", "not_null")]
 
 
+def test_traffic_query_criteria_become_conditions():
+    query = TrafficQuery(AT, AT + timedelta(days=7), locales=("zh",), adapter_version="a2")
+    assert query.conditions() == [Condition("locale", "in", ("zh",)), Condition("adapter_version", "==", "a2")]
+    assert TrafficQuery(AT, AT + timedelta(days=7)).conditions() == []
+
+
+@pytest.mark.parametrize("query", [DialogQuery, TrafficQuery])
 @pytest.mark.parametrize("start, end", [(datetime(2025, 3, 1), datetime(2025, 3, 2)), (AT, AT)],
                          ids=["naive", "empty"])
-def test_query_rejects_naive_or_empty_windows(start, end):
+def test_query_rejects_naive_or_empty_windows(query, start, end):
     with pytest.raises(ValueError):
-        DialogQuery(start, end)
+        query(start, end)
 
 
 def test_hourly_counts_bucket_dialogs_by_intent_and_hour():
@@ -111,3 +127,10 @@ def test_bench_dialogs_are_deterministic_for_a_seed_and_an_end():
     first, again, other = (synthetic_dialogs(200, seed, AT) for seed in (7, 7, 8))
     assert first == again and first != other
     assert first[0].event_time == AT - timedelta(days=30) and first[-1].event_time < AT
+
+
+def test_bench_dialogs_are_detractors_in_the_share_the_bench_states():
+    dialogs = synthetic_dialogs(4_000, 7, AT)
+    share = sum(d.nps <= DETRACTOR_MAX_NPS for d in dialogs) / len(dialogs)
+    assert share == pytest.approx(DETRACTOR_SHARE, abs=0.03)
+    assert {d.nps for d in dialogs} == set(range(11))

@@ -1,0 +1,288 @@
+"""The stream pipeline's agents: raw traffic in; clean, scored, PII-free dialogs and current policies out.
+
+    conversations ─┐  parse ─ anonymize ─ join by id ──► scored dialogs ─ expectations ─► feature store
+    satisfaction ──┘      └──────────────────────────────► dead letters (reason, never the text)
+    policy updates ─ authenticate ─ version ─ effective time ─► policy table, policy view, model events
+
+Processing is at-least-once: offsets commit after a message is handled, so a worker killed mid-stream
+replays from the last commit. The join's state is a changelog-backed table and the feature store is
+idempotent by ``event_id``, so a replay stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+
+from infra.settings import Settings
+from streams.app import APP_ID, Topics, create_app, declare_topics
+from streams.deadletters import dead_letter
+from streams.events import (
+    ContractError, Conversation, DeadLetterReason, ModelEvent, PolicyUpdate, Record, Satisfaction, ScoredDialog,
+    Turn,
+)
+from streams.join import JoinState, expired, join
+from streams.metrics import CONTENT_TYPE, StreamMetrics
+from streams.quality import CheckError
+from streams.policy import is_due, rejection
+
+log = logging.getLogger(__name__)
+
+SCORED_BATCH = 1000  # the expectation suite costs ~60 ms a batch whatever its size: batches of ~1000 amortise it
+SCORED_WITHIN_S = 0.1
+LAG_EVERY_S = 5.0
+EXPIRY_SWEEP_S = 60.0
+POLICY_TICK_S = 0.5
+
+
+class Sinks:
+    """The blocking sinks (anonymizer, feature store), made at worker start, used from one thread each."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.metrics = StreamMetrics()
+        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-writer")
+        self._writer: Any = None
+        self.anonymizer: Any = None
+        self.checks: Any = None
+
+    def start(self) -> None:
+        from streams.anonymizer import Anonymizer
+        from streams.quality import DialogChecks
+
+        self.anonymizer = Anonymizer(self.settings.anonymizer_options())
+        self.checks = DialogChecks(set(self.settings.known_intents) if self.settings.known_intents else None)
+        self._writer_thread.submit(self._open_writer).result()
+
+    def _open_writer(self) -> None:
+        from features.config import store_config
+        from features.writer import FeatureWriter
+
+        self._writer = FeatureWriter(store_config(self.settings))
+
+    async def write_scored(self, dialogs: list[ScoredDialog]) -> None:
+        await self._until_done(self._writer.write_scored, dialogs, self.settings.nps_threshold)
+
+    async def write_policy(self, update: PolicyUpdate) -> bool:
+        return await self._until_done(self._writer.write_policy, update)
+
+    async def _until_done(self, write: Callable[..., Any], *args: Any) -> Any:
+        """Run a write on the writer's thread, retrying with backoff: while the store is down the partition
+        waits (its offsets stay uncommitted) rather than skipping data; the writes are idempotent."""
+        delay = 0.5
+        while True:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._writer_thread, write, *args)
+            except Exception as exc:  # noqa: BLE001 - any store failure is retried, and said
+                log.warning("feature store %s failed (%s: %s); retrying in %.1f s",
+                            write.__name__, type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def anonymize(self, record: Conversation | Satisfaction) -> Conversation | Satisfaction:
+        """The record with personal data replaced; one session per conversation keeps placeholders stable."""
+        session = self.anonymizer.session()
+        if isinstance(record, Satisfaction):
+            if record.comment is None:
+                return record
+            return record.model_copy(update={"comment": self.anonymizer.scrub(record.comment, session).text})
+        turns = [Turn(role=t.role, text=self.anonymizer.scrub(t.text, session).text, at=t.at) for t in record.turns]
+        return record.model_copy(update={"turns": turns})
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer_thread.submit(self._writer.close).result()
+        self._writer_thread.shutdown()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None = None) -> faust.App:
+    """The Faust app with every agent, table and timer registered, writing through started ``sinks``."""
+    app = create_app(settings, bootstrap, web_port)
+    topics = declare_topics(app, settings)
+    metrics = sinks.metrics
+    window = timedelta(seconds=settings.join_window_s)
+    # Tables hold records as their JSON bytes: the contracts parse them back strictly.
+    joins, policies, pending = (app.Table(name, default=None, key_type=bytes, value_type=bytes,
+                                          partitions=settings.partitions)
+                                for name in ("joins", "policies", "pending-policies"))
+    expiry = app.topic(f"{APP_ID}-join-expiry", key_serializer="raw", value_serializer="raw",
+                       partitions=settings.partitions, internal=True)
+    policy_due = app.topic(f"{APP_ID}-policy-due", key_serializer="raw", value_serializer="raw",
+                           partitions=settings.partitions, internal=True)
+
+    @app.on_partitions_assigned.connect
+    async def say_assignment(app_: faust.App, assigned: set, **_: Any) -> None:
+        """One greppable line per rebalance: which partitions of the raw topics this worker now owns."""
+        owned = {topic: sorted(tp.partition for tp in assigned if tp.topic == topic)
+                 for topic in (settings.topic_conversations, settings.topic_satisfaction)}
+        log.info("assigned partitions %s", json.dumps(owned))
+
+    async def reject(event: faust.EventT, reason: DeadLetterReason, detail: str, event_id: str | None = None) -> None:
+        msg = event.message
+        letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, reason, detail, event_id)
+        await send(topics.dead_letters, letter)
+        metrics.dead_lettered(reason)
+
+    async def send(topic: faust.TopicT, record: Record, timestamp: float | None = None) -> None:
+        await topic.send(key=record.key(), value=record.to_bytes(), timestamp=timestamp)
+        metrics.produced(topic.get_topic_name())
+
+    async def parsed(event: faust.EventT, record_type: type[Record]) -> Record | None:
+        try:
+            return record_type.from_bytes(event.value)
+        except ContractError as exc:
+            await reject(event, "malformed", str(exc))
+            return None
+
+    async def guarded(event: faust.EventT, handle: Callable[[faust.EventT], Awaitable[None]]) -> None:
+        """Handle one event; an unforeseen error dead-letters it instead of crashing the agent, because Faust
+        acknowledges the message a crashed agent was on, which would lose it without a trace."""
+        try:
+            await handle(event)
+        except Exception as exc:  # noqa: BLE001 - anything, so the worker stays up (invariant 3)
+            log.warning("dead-lettering %s[%d]@%d: %s", event.message.topic, event.message.partition,
+                        event.message.offset, type(exc).__name__)  # the message text may hold PII: never log it
+            await reject(event, "processing_failed", type(exc).__name__)
+
+    async def expire_join(event: faust.EventT) -> None:
+        state = joins.get(event.message.key)
+        if state is not None and expired(JoinState.model_validate_json(state), _now(), window):
+            del joins[event.message.key]
+
+    async def join_one(event: faust.EventT) -> None:
+        key = event.message.key
+        record_type = Conversation if event.message.topic == settings.topic_conversations else Satisfaction
+        record = await parsed(event, record_type)
+        if record is None:
+            return
+        if record.key() != key:
+            await reject(event, "malformed", "message key differs from the record's conversation_id", record.event_id)
+            return
+        previous = joins.get(key)
+        state, outcome, dialog = join(JoinState.model_validate_json(previous) if previous else None,
+                                      sinks.anonymize(record), _now(), window)
+        if outcome != "duplicate":
+            joins[key] = state.model_dump_json().encode()
+        if dialog is not None:  # stamped with the completing message's time: latency is measured from there
+            await send(topics.scored_dialogs, dialog, timestamp=event.message.timestamp)
+
+    @app.agent(app.topic(settings.topic_conversations, settings.topic_satisfaction, expiry.get_topic_name(),
+                         key_serializer="raw", value_serializer="raw"))
+    async def join_scores(stream: faust.StreamT) -> None:
+        """Anonymize each conversation and score, and emit a scored dialog when both have arrived."""
+        async for event in stream.events():
+            metrics.consumed(event.message.topic)
+            await guarded(event, expire_join if event.message.topic == expiry.get_topic_name() else join_one)
+
+    async def store_batch(events: list[faust.EventT]) -> None:
+        """Check a batch with the expectation suite, dead-letter failing rows by id, store the rest."""
+        received: dict[str, tuple[ScoredDialog, faust.EventT]] = {}
+        for event in events:
+            dialog = await parsed(event, ScoredDialog)
+            if dialog is not None:
+                received.setdefault(dialog.event_id, (dialog, event))
+        if not received:
+            return
+        verdict = sinks.checks.check([dialog for dialog, _ in received.values()])
+        metrics.expectations_failed(verdict.failures_by_check())
+        kept = {dialog.event_id for dialog in verdict.passed}
+        for event_id, checks in verdict.failed.items():
+            if event_id not in kept:
+                await reject(received[event_id][1], "expectation_failed", ",".join(checks), event_id)
+        if verdict.passed:
+            await sinks.write_scored(verdict.passed)
+            stored_at = time.time()
+            for dialog in verdict.passed:
+                metrics.observe_latency(stored_at - received[dialog.event_id][1].message.timestamp)
+
+    @app.agent(topics.scored_dialogs)
+    async def store_scored(stream: faust.StreamT) -> None:
+        """Route scored dialogs to the feature store in batches (one transaction each)."""
+        async for events in stream.take_events(SCORED_BATCH, within=SCORED_WITHIN_S):
+            metrics.consumed(topics.scored_dialogs.get_topic_name(), len(events))
+            metrics.observe_batch(topics.scored_dialogs.get_topic_name(), len(events))
+            try:
+                await store_batch(list(events))
+            except CheckError as exc:  # the suite could not evaluate a check: never store unchecked rows
+                for event in events:
+                    await reject(event, "processing_failed", f"expectation suite: {exc.check}")
+
+    @app.timer(LAG_EVERY_S)
+    async def measure_lag() -> None:
+        """Consumer lag per assigned partition (on Tansu the high watermark undercounts batches: a floor)."""
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            high, read = consumer.highwater(tp), consumer._read_offset.get(tp)
+            if high is not None and high >= 0:
+                metrics.set_lag(tp.topic, tp.partition, max(0, high - (read + 1 if read is not None else 0)))
+
+    @app.on_partitions_revoked.connect
+    async def forget_lag(app_: faust.App, revoked: set, **_: Any) -> None:
+        for tp in revoked:
+            metrics.forget_partition(tp.topic, tp.partition)
+
+    @app.page("/metrics")
+    async def serve_metrics(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})  # aiohttp refuses charset= here
+
+    @app.timer(EXPIRY_SWEEP_S)
+    async def sweep_joins() -> None:
+        """Ask the owner of each expired join state to drop it (tables change only inside their stream)."""
+        now = _now()
+        for key, state in list(joins.items()):
+            if state is not None and expired(JoinState.model_validate_json(state), now, window):
+                await expiry.send(key=key, value=b"expire")
+
+    async def apply_policy(update: PolicyUpdate) -> None:
+        policies[update.key()] = update.to_bytes()
+        await sinks.write_policy(update)
+        await send(topics.model_events, ModelEvent(subject=f"policy/{update.policy_id}", action="policy_applied",
+                                                   metrics={"version": float(update.version)},
+                                                   detail=f"{update.intent} version {update.version} in force"))
+
+    async def admit_policy(event: faust.EventT) -> None:
+        update = await parsed(event, PolicyUpdate)
+        if update is None:
+            return
+        in_force = policies.get(event.message.key)
+        current = PolicyUpdate.from_bytes(in_force) if in_force else None
+        if current is not None and current.event_id == update.event_id:
+            return  # a replay, or the due tick of an update already applied
+        problem = rejection(update, settings.policy_hmac_key.get_secret_value(),
+                            current.version if current else None)
+        if problem is not None:
+            await reject(event, *problem, update.event_id)
+        elif is_due(update, _now()):
+            pending.pop(event.message.key, None)
+            await apply_policy(update)
+        else:
+            pending[event.message.key] = update.to_bytes()
+
+    @app.agent(app.topic(settings.topic_policy_updates, policy_due.get_topic_name(),
+                         key_serializer="raw", value_serializer="raw"))
+    async def apply_policies(stream: faust.StreamT) -> None:
+        """Authenticate, version and schedule policy updates; put each in force at its effective time."""
+        async for event in stream.events():
+            metrics.consumed(event.message.topic)
+            await guarded(event, admit_policy)
+
+    @app.timer(POLICY_TICK_S)
+    async def release_due_policies() -> None:
+        now = _now()
+        for key, value in list(pending.items()):
+            if value is not None and is_due(PolicyUpdate.from_bytes(value), now):
+                await policy_due.send(key=key, value=value)
+
+    return app

@@ -1,0 +1,71 @@
+"""The Faust application: broker connection, topics and tables, built from ``Settings``.
+
+Raw topics are read as bytes and parsed with the contracts in ``streams.events`` so a malformed message
+becomes a dead letter with its reason instead of a codec error Faust would only log. Every topic uses the
+configured partition count, which Faust tables need their changelogs to match.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from infra.settings import Settings
+
+APP_ID = "cs-flywheel-streams"
+
+
+@dataclass(frozen=True)
+class Topics:
+    conversations: faust.TopicT
+    satisfaction: faust.TopicT
+    policy_updates: faust.TopicT
+    scored_dialogs: faust.TopicT
+    dead_letters: faust.TopicT
+    model_events: faust.TopicT
+
+
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """Faust's form of the SASL/TLS settings every other client takes from ``Settings.kafka_security``."""
+    context = ssl.create_default_context(cafile=settings.ssl_ca_location) if "SSL" in settings.security_protocol else None
+    if context is not None and settings.ssl_certificate_location:
+        context.load_cert_chain(settings.ssl_certificate_location, settings.ssl_key_location)
+    if settings.sasl_mechanism:
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        return faust.SASLCredentials(username=settings.sasl_username, password=password,
+                                     mechanism=settings.sasl_mechanism, ssl_context=context)
+    return faust.SSLCredentials(context) if context is not None else None
+
+
+def create_app(settings: Settings, bootstrap: str, web_port: int | None = None, **overrides: Any) -> faust.App:
+    """A Faust app on ``bootstrap``; ``web_port`` serves ``/metrics`` (None: no web server)."""
+    session_s = settings.session_timeout_ms / 1000
+    app = faust.App(
+        APP_ID,
+        broker=";".join(f"kafka://{host}" for host in bootstrap.split(",")),
+        broker_credentials=_credentials(settings),
+        store="memory://",  # tables are rebuilt from their changelog topics on start
+        datadir=str(settings.data_dir / "streams"),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        broker_session_timeout=session_s,
+        broker_heartbeat_interval=min(1.0, session_s / 6),
+        broker_rebalance_timeout=max(10.0, session_s * 2),
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=web_port is not None,
+        web_port=web_port or 6066,
+        web_bind="127.0.0.1",
+        **overrides,
+    )
+    return app
+
+
+def declare_topics(app: faust.App, settings: Settings) -> Topics:
+    names = settings.topics
+    return Topics(**{role: app.topic(names[role], key_serializer="raw", value_serializer="raw",
+                                     partitions=settings.partitions)
+                     for role in names})

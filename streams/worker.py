@@ -1,0 +1,25 @@
+"""``flywheel worker``: one Faust worker process of the stream pipeline.
+
+Several workers started with the same settings share one consumer group and split the partitions; each
+serves its Prometheus metrics on its own ``--web-port``.
+"""
+
+from __future__ import annotations
+
+from infra.settings import Settings
+from infra.stack import bootstrap_servers
+
+
+def run_worker(settings: Settings, web_port: int, loglevel: str = "info") -> None:
+    """Run until SIGTERM/SIGINT (Faust stops the agents, commits offsets and closes the sinks)."""
+    import faust
+
+    from streams.agents import Sinks, build
+
+    sinks = Sinks(settings)
+    sinks.start()
+    try:
+        app = build(settings, bootstrap_servers(settings), sinks, web_port)
+        faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        sinks.close()

@@ -1,0 +1,88 @@
+"""A real stream pipeline for integration tests: a broker, a feature store and `flywheel worker` processes.
+
+Workers are started as the CLI starts them, die with the test process (PDEATHSIG) and are stopped by pid;
+nothing else on the machine is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+
+from features import repository
+from features.config import store_config
+from infra.broker import EmbeddedBroker, die_with_parent, free_port, stop_pid
+from infra.settings import Settings
+from infra.stack import create_topics
+from tests.conftest import REPO
+
+
+@dataclass
+class Pipeline:
+    """One broker, one feature store and the workers started on them."""
+
+    broker: EmbeddedBroker
+    settings: Settings
+    env: dict[str, str]
+    logs: Path
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    web_ports: list[int] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, root: Path, **overrides: str) -> Pipeline:
+        broker = EmbeddedBroker()
+        broker.start()
+        env = {"FLYWHEEL_BOOTSTRAP_SERVERS": broker.bootstrap, "FLYWHEEL_DATA_DIR": str(root / "data"),
+               "FLYWHEEL_PARTITIONS": "4", **overrides}
+        with mock.patch.dict(os.environ, env):  # the workers read the same variables
+            settings = Settings()
+        create_topics(settings, broker.bootstrap)
+        repository.apply(store_config(settings))
+        logs = root / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return cls(broker, settings, env, logs)
+
+    def start_worker(self, wait: bool = True) -> subprocess.Popen:
+        """Start a worker; with ``wait``, return once it owns partitions (its first rebalance is done)."""
+        path = self.logs / f"worker-{len(self.workers)}.log"
+        log = open(path, "ab")  # noqa: SIM115 - the child owns it
+        self.web_ports.append(free_port())
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("flywheel")), "worker", "--web-port", str(self.web_ports[-1])],
+            env={**os.environ, **self.env}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent)
+        log.close()
+        self.workers.append(process)
+        if wait:
+            wait_for(lambda: "assigned partitions" in path.read_text(errors="replace"), 90, "the worker to start")
+        return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL: no shutdown, no offset commit, as a crash would leave it."""
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("*.log")))
+
+    def stop(self) -> None:
+        for process in self.workers:
+            if process.poll() is None:
+                stop_pid(process.pid, timeout_s=15, popen=process)
+        self.broker.stop()
+        repository.destroy(store_config(self.settings))
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(every_s)

@@ -1,0 +1,73 @@
+"""Worker processes: killed mid-stream they resume without gaps or duplicates; two of them split the work."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from simulator.options import SimulateOptions
+from simulator.run import simulate
+from tests.pipeline_harness import Pipeline, wait_for
+from tests.test_pipeline import expected_scored, traffic
+
+pytestmark = pytest.mark.integration
+
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+@pytest.fixture
+def pipeline(tmp_path):
+    running = Pipeline.start(tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def assigned_partitions(log: str, topic: str) -> set[int]:
+    """The partitions of ``topic`` a worker owned after its last rebalance, from its log."""
+    lines = re.findall(r"assigned partitions (\{.*\})", log)
+    return set(json.loads(lines[-1])[topic]) if lines else set()
+
+
+def stored_ids(pipeline: Pipeline) -> list[str]:
+    return list(traffic(pipeline)["conversation_id"])
+
+
+def test_a_worker_killed_mid_stream_resumes_and_stores_every_dialog_exactly_once(pipeline):
+    worker = pipeline.start_worker()
+    options = SimulateOptions(dialogs=1500, seed=5, start=START)
+    wanted = expected_scored(options, pipeline.settings.policy_hmac_key.get_secret_value())
+    simulate(pipeline.settings, pipeline.broker.bootstrap, options, progress=False)
+    wait_for(lambda: len(stored_ids(pipeline)) > 100, 90, "the worker to be mid-stream")
+    pipeline.kill(worker)
+    assert len(stored_ids(pipeline)) < len(wanted), "the kill came too late to test recovery"
+
+    pipeline.start_worker()
+    wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog after the restart")
+    time.sleep(3)  # a replay that would double anything has had time to land
+    ids = stored_ids(pipeline)
+    assert len(ids) == len(set(ids)) == len(wanted)
+
+
+def test_two_workers_split_the_partitions_and_store_everything_once(pipeline):
+    first, second = pipeline.start_worker(wait=False), pipeline.start_worker(wait=False)
+    topic, partitions = pipeline.settings.topic_conversations, set(range(pipeline.settings.partitions))
+
+    def split() -> bool:
+        owned = [assigned_partitions(log.read_text(errors="replace"), topic)
+                 for log in sorted(pipeline.logs.glob("worker-*.log"))]
+        return len(owned) == 2 and all(owned) and owned[0].isdisjoint(owned[1]) and owned[0] | owned[1] == partitions
+
+    wait_for(split, 90, "the two workers to split the partitions")
+    options = SimulateOptions(dialogs=600, seed=9, start=START)
+    wanted = expected_scored(options, pipeline.settings.policy_hmac_key.get_secret_value())
+    simulate(pipeline.settings, pipeline.broker.bootstrap, options, progress=False)
+    wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog")
+    ids = stored_ids(pipeline)
+    assert len(ids) == len(set(ids)) == len(wanted)
+    assert first.poll() is None and second.poll() is None
