@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from infra.errors import FlywheelError
 from infra.settings import Settings
+from infra.stack import producer_config
 from simulator.answerer import Answerer
 from simulator.options import SimulateOptions
 from simulator.sources import open_source
@@ -90,8 +91,7 @@ def simulate(settings: Settings, bootstrap: str, options: SimulateOptions, progr
     """
     source = open_source(options, settings.policy_hmac_key.get_secret_value(), answerer)
     topics = {role: settings.topics[role] for role in ROLES}
-    producer = Producer({"bootstrap.servers": bootstrap, **settings.kafka_security(), "acks": "all",
-                         "enable.idempotence": True, "linger.ms": 20,
+    producer = Producer({**producer_config(settings, bootstrap), "linger.ms": 20,
                          "message.timeout.ms": int(_DELIVERY_TIMEOUT_S * 1000)})
     deliveries, pace = _Deliveries(), _Pace(producer, options.rate_per_s)
     started = time.monotonic()
