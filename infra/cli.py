@@ -56,7 +56,7 @@ def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     from infra import stack
 
-    state = stack.up(_settings())
+    state = stack.up(_settings(), workers=args.workers)
     _emit(args, state.model_dump(mode="json"),
           f"stack up: broker at {state.bootstrap} ({'embedded' if state.embedded else 'external'})")
 
@@ -74,7 +74,8 @@ def cmd_status(args: argparse.Namespace) -> None:
 
     status = stack.status(_settings())
     lines = [f"broker {status.bootstrap} ({'embedded' if status.embedded else 'external'})"]
-    lines += [f"  {p.name:<10} pid {p.pid}" for p in status.processes]
+    lines += [f"  {p.name:<10} pid {p.pid:<8} {'running' if p.running else 'STOPPED'}"
+              + (f"  metrics {p.metrics_url}" if p.metrics_url else "") for p in status.processes]
     lines += [f"  {t.name:<22} {t.partitions} partitions  {t.messages} messages" for t in status.topics]
     _emit(args, status.model_dump(mode="json"), "\n".join(lines))
 
@@ -190,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub
 
-    command("up", cmd_up, "start the stack in the background (embedded broker, topics); returns when ready")
+    up = command("up", cmd_up, "start the stack in the background (embedded broker, topics, stream workers); "
+                 "returns when ready")
+    up.add_argument("--workers", type=int, default=1, metavar="N", help="stream workers to start (0: none)")
     command("down", cmd_down, "stop every process `flywheel up` started")
     command("status", cmd_status, "broker address, processes, topics with partition counts and end offsets")
 

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # A group join on Tansu waits about half a session timeout (measured: 3 s at 6 s, 23 s at librdkafka's
     # 45 s default); Kafka refuses less than its group.min.session.timeout.ms, 6 s by default.
     session_timeout_ms: int = Field(6000, ge=1000)
+    # Tansu answers a caught-up fetch only when this wait runs out (Kafka answers as soon as data arrives):
+    # every hop of the stream pipeline can add this much latency on the embedded broker.
+    fetch_max_wait_ms: int = Field(20, ge=1, le=30000)
 
     # --- topics -------------------------------------------------------------------------------------------
     topic_conversations: str = "cs.conversations"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from infra.broker import EmbeddedBroker, pid_alive, pid_cmdline, stop_pid
+from infra.broker import EmbeddedBroker, free_port, pid_alive, pid_cmdline, stop_pid
 from infra.errors import FlywheelError
 from infra.settings import Settings
 from infra.topics import TopicInfo, describe_topics, ensure_topics
+from infra.workers import start_worker, wait_ready
 
 
 class ManagedProcess(BaseModel):
@@ -25,8 +26,9 @@ class ManagedProcess(BaseModel):
     cmdline: list[str]
     started_at: datetime
     log: str | None = None
+    metrics_url: str | None = None
 
-    def running(self) -> bool:
+    def is_running(self) -> bool:
         """Alive and still the process we started (the pid was not reused by something else)."""
         return pid_alive(self.pid) and pid_cmdline(self.pid) == self.cmdline
 
@@ -37,10 +39,14 @@ class StackState(BaseModel):
     processes: list[ManagedProcess] = []
 
 
+class ProcessStatus(ManagedProcess):
+    running: bool
+
+
 class StackStatus(BaseModel):
     bootstrap: str
     embedded: bool
-    processes: list[ManagedProcess]
+    processes: list[ProcessStatus]
     topics: list[TopicInfo]
 
 
@@ -66,7 +72,7 @@ def bootstrap_servers(settings: Settings) -> str:
     if not settings.embedded:
         return settings.bootstrap_servers  # type: ignore[return-value]
     state = read_state(settings)
-    if state is None or not all(p.running() for p in state.processes):
+    if state is None or not any(p.name == "broker" and p.is_running() for p in state.processes):
         raise FlywheelError("the stack is not running: run `flywheel up` (or set FLYWHEEL_BOOTSTRAP_SERVERS)")
     return state.bootstrap
 
@@ -89,32 +95,62 @@ def create_topics(settings: Settings, bootstrap: str) -> list[str]:
     return ensure_topics(kafka_config(settings, bootstrap), topics, settings.partitions, settings.replication_factor)
 
 
-def up(settings: Settings) -> StackState:
-    """Bring the stack up (idempotent) and return once the broker answers and every topic exists."""
-    if not settings.embedded:
-        state = StackState(bootstrap=settings.bootstrap_servers or "", embedded=False)
-        create_topics(settings, state.bootstrap)
-        return state
+def up(settings: Settings, workers: int = 0) -> StackState:
+    """Bring the stack up (idempotent) and return once the broker answers, every topic exists and
+    ``workers`` stream workers own their partitions."""
     state = read_state(settings)
-    if state is not None and state.processes and all(p.running() for p in state.processes):
+    if state is not None and state.processes and all(p.is_running() for p in state.processes):
         create_topics(settings, state.bootstrap)
         return state
     if state is not None:  # a stale record: whatever still runs of it is ours to stop first
         down(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    log = settings.state_dir / "broker.log"
-    broker = EmbeddedBroker(log_path=log, attached=False)
-    broker.start()
-    record = ManagedProcess(name="broker", pid=broker.pid, cmdline=pid_cmdline(broker.pid),
-                            started_at=datetime.now(UTC), log=str(log))
-    state = StackState(bootstrap=broker.bootstrap, embedded=True, processes=[record])
-    _write_state(settings, state)
+    state = StackState(bootstrap=settings.bootstrap_servers or "", embedded=settings.embedded)
     try:
+        if settings.embedded:
+            state = _start_broker(settings, state)
         create_topics(settings, state.bootstrap)
-    except Exception:
+        if workers:
+            _start_workers(settings, state, workers)
+    except BaseException:
         down(settings)
         raise
     return state
+
+
+def _record(settings: Settings, state: StackState, process: ManagedProcess) -> StackState:
+    """Record a started process at once, so `down` can stop it even if `up` fails later."""
+    state.processes.append(process)
+    _write_state(settings, state)
+    return state
+
+
+def _start_broker(settings: Settings, state: StackState) -> StackState:
+    log = settings.state_dir / "broker.log"
+    broker = EmbeddedBroker(log_path=log, attached=False)
+    broker.start()
+    state.bootstrap = broker.bootstrap
+    return _record(settings, state, ManagedProcess(name="broker", pid=broker.pid, cmdline=pid_cmdline(broker.pid),
+                                                   started_at=datetime.now(UTC), log=str(log)))
+
+
+def _start_workers(settings: Settings, state: StackState, count: int) -> None:
+    """Start ``count`` detached stream workers on an applied feature store and wait until each owns partitions."""
+    from features import repository
+    from features.config import store_config
+
+    repository.apply(store_config(settings))
+    env = {"FLYWHEEL_BOOTSTRAP_SERVERS": state.bootstrap, "FLYWHEEL_DATA_DIR": str(settings.data_dir.resolve())}
+    started = []
+    for n in range(count):
+        log, port = settings.state_dir / f"worker-{n}.log", free_port()
+        process = start_worker(env, log, port, attached=False)
+        _record(settings, state, ManagedProcess(name=f"worker-{n}", pid=process.pid, cmdline=pid_cmdline(process.pid),
+                                                started_at=datetime.now(UTC), log=str(log),
+                                                metrics_url=f"http://127.0.0.1:{port}/metrics"))
+        started.append((process, log))
+    for process, log in started:
+        wait_ready(process, log)
 
 
 def down(settings: Settings) -> list[ManagedProcess]:
@@ -124,7 +160,7 @@ def down(settings: Settings) -> list[ManagedProcess]:
         return []
     stopped = []
     for process in reversed(state.processes):
-        if process.running():
+        if process.is_running():
             stop_pid(process.pid)
             stopped.append(process)
     _state_file(settings).unlink(missing_ok=True)
@@ -136,7 +172,7 @@ def status(settings: Settings) -> StackStatus:
     state = read_state(settings)
     if settings.embedded and state is None:
         raise FlywheelError("the stack is not running: run `flywheel up`")
-    processes = state.processes if state else []
+    processes = [ProcessStatus(**p.model_dump(), running=p.is_running()) for p in (state.processes if state else [])]
     bootstrap = bootstrap_servers(settings)
     topics = describe_topics(kafka_config(settings, bootstrap), list(settings.topics.values()))
     return StackStatus(bootstrap=bootstrap, embedded=settings.embedded, processes=processes, topics=topics)

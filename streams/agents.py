@@ -23,6 +23,7 @@ from typing import Any
 import faust
 
 from infra.settings import Settings
+from infra.workers import READY_LINE
 from streams.app import APP_ID, Topics, create_app, declare_topics
 from streams.deadletters import dead_letter
 from streams.events import (
@@ -127,7 +128,7 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         """One greppable line per rebalance: which partitions of the raw topics this worker now owns."""
         owned = {topic: sorted(tp.partition for tp in assigned if tp.topic == topic)
                  for topic in (settings.topic_conversations, settings.topic_satisfaction)}
-        log.info("assigned partitions %s", json.dumps(owned))
+        log.info("%s %s", READY_LINE, json.dumps(owned))
 
     async def reject(event: faust.EventT, reason: DeadLetterReason, detail: str, event_id: str | None = None) -> None:
         msg = event.message

@@ -14,6 +14,7 @@ from typing import Any
 import faust
 
 from infra.settings import Settings
+from streams.transport import App
 
 APP_ID = "cs-flywheel-streams"
 
@@ -40,11 +41,12 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     return faust.SSLCredentials(context) if context is not None else None
 
 
-def create_app(settings: Settings, bootstrap: str, web_port: int | None = None, **overrides: Any) -> faust.App:
+def create_app(settings: Settings, bootstrap: str, web_port: int | None = None) -> App:
     """A Faust app on ``bootstrap``; ``web_port`` serves ``/metrics`` (None: no web server)."""
     session_s = settings.session_timeout_ms / 1000
-    app = faust.App(
+    app = App(
         APP_ID,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         broker=";".join(f"kafka://{host}" for host in bootstrap.split(",")),
         broker_credentials=_credentials(settings),
         store="memory://",  # tables are rebuilt from their changelog topics on start
@@ -59,7 +61,6 @@ def create_app(settings: Settings, bootstrap: str, web_port: int | None = None, 
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
-        **overrides,
     )
     return app
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +17,10 @@ from unittest import mock
 
 from features import repository
 from features.config import store_config
-from infra.broker import EmbeddedBroker, die_with_parent, free_port, stop_pid
+from infra.broker import EmbeddedBroker, free_port, stop_pid
 from infra.settings import Settings
 from infra.stack import create_topics
-from tests.conftest import REPO
+from infra.workers import start_worker, wait_ready
 
 
 @dataclass
@@ -51,17 +50,12 @@ class Pipeline:
 
     def start_worker(self, wait: bool = True) -> subprocess.Popen:
         """Start a worker; with ``wait``, return once it owns partitions (its first rebalance is done)."""
-        path = self.logs / f"worker-{len(self.workers)}.log"
-        log = open(path, "ab")  # noqa: SIM115 - the child owns it
+        log = self.logs / f"worker-{len(self.workers)}.log"
         self.web_ports.append(free_port())
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("flywheel")), "worker", "--web-port", str(self.web_ports[-1])],
-            env={**os.environ, **self.env}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent)
-        log.close()
+        process = start_worker(self.env, log, self.web_ports[-1])
         self.workers.append(process)
         if wait:
-            wait_for(lambda: "assigned partitions" in path.read_text(errors="replace"), 90, "the worker to start")
+            wait_ready(process, log)
         return process
 
     def kill(self, process: subprocess.Popen) -> None:

@@ -16,7 +16,7 @@ ROLES = ("conversations", "satisfaction", "policy_updates")
 
 def simulate_on_fresh_stack(env: dict[str, str]) -> tuple[dict, dict[str, list[tuple[bytes, bytes]]]]:
     """Start a stack, simulate 1,000 dialogs with seed 7, read every raw topic back, stop the stack."""
-    bootstrap = json.loads(flywheel("up", "--json", env=env).stdout)["bootstrap"]
+    bootstrap = json.loads(flywheel("up", "--json", "--workers", "0", env=env).stdout)["bootstrap"]
     try:
         run = flywheel("simulate", "--dialogs", "1000", "--seed", "7", "--policy-change-at", "400",
                        "--start", "2026-11-02T09:00:00+00:00", "--json", env=env)

@@ -1,0 +1,47 @@
+"""Stream-worker processes of the local stack: `flywheel worker` started the way a user starts it.
+
+Used by `flywheel up` (detached workers it records and `down` stops), by the demo and benchmarks and by the
+integration tests (attached workers that die with their parent). Readiness is the worker's own log line
+"assigned partitions": it owns partitions and its tables are recovered.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from infra.broker import die_with_parent
+from infra.errors import FlywheelError
+
+READY_LINE = "assigned partitions"
+
+
+def flywheel_executable() -> str:
+    """The `flywheel` console script of this environment."""
+    return str(Path(sys.executable).with_name("flywheel"))
+
+
+def start_worker(env: dict[str, str], log: Path, web_port: int, attached: bool = True) -> subprocess.Popen:
+    """Start one `flywheel worker`; ``env`` adds to this process's environment (the FLYWHEEL_* settings)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:  # a fresh log per start: readiness is read from it
+        return subprocess.Popen(
+            [flywheel_executable(), "worker", "--web-port", str(web_port)],
+            env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent if attached else None, start_new_session=not attached)
+
+
+def wait_ready(process: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> float:
+    """Block until the worker owns partitions; return the seconds it took. A worker that exits first, or
+    takes longer than ``timeout_s``, is an error naming its log."""
+    started = time.monotonic()
+    while READY_LINE not in log.read_text(errors="replace"):
+        if process.poll() is not None:
+            raise FlywheelError(f"stream worker exited with status {process.returncode}; see {log}")
+        if time.monotonic() - started > timeout_s:
+            raise FlywheelError(f"stream worker not ready after {timeout_s:.0f} s; see {log}")
+        time.sleep(0.2)
+    return time.monotonic() - started
