@@ -24,7 +24,7 @@ import faust
 
 from infra.settings import Settings
 from infra.workers import READY_LINE
-from streams.app import APP_ID, Topics, create_app, declare_topics
+from streams.app import APP_ID, create_app, declare_topics
 from streams.deadletters import dead_letter
 from streams.events import (
     ContractError, Conversation, DeadLetterReason, ModelEvent, PolicyUpdate, Record, Satisfaction, ScoredDialog,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 
@@ -31,7 +30,8 @@ class Topics:
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     """Faust's form of the SASL/TLS settings every other client takes from ``Settings.kafka_security``."""
-    context = ssl.create_default_context(cafile=settings.ssl_ca_location) if "SSL" in settings.security_protocol else None
+    uses_tls = settings.security_protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context(cafile=settings.ssl_ca_location) if uses_tls else None
     if context is not None and settings.ssl_certificate_location:
         context.load_cert_chain(settings.ssl_certificate_location, settings.ssl_key_location)
     if settings.sasl_mechanism:

@@ -174,7 +174,8 @@ def test_the_worker_serves_prometheus_metrics(pipeline):
 
     def families() -> dict:
         url = f"http://127.0.0.1:{pipeline.web_ports[0]}/metrics"
-        return {f.name: f for f in text_string_to_metric_families(urllib.request.urlopen(url, timeout=10).read().decode())}
+        body = urllib.request.urlopen(url, timeout=10).read().decode()
+        return {family.name: family for family in text_string_to_metric_families(body)}
 
     def consumed(topic: str) -> float:
         return sum(s.value for s in families()["flywheel_stream_events_in"].samples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -40,14 +41,17 @@ def stored_ids(pipeline: Pipeline) -> list[str]:
 
 def test_a_worker_killed_mid_stream_resumes_and_stores_every_dialog_exactly_once(pipeline):
     worker = pipeline.start_worker()
-    options = SimulateOptions(dialogs=1500, seed=5, start=START)
+    options = SimulateOptions(dialogs=1500, seed=5, start=START, rate_per_s=200)  # traffic goes on for 7 s
     wanted = expected_scored(options, pipeline.settings.policy_hmac_key.get_secret_value())
-    simulate(pipeline.settings, pipeline.broker.bootstrap, options, progress=False)
-    wait_for(lambda: len(stored_ids(pipeline)) > 100, 90, "the worker to be mid-stream")
+    traffic_thread = threading.Thread(target=simulate, args=(pipeline.settings, pipeline.broker.bootstrap, options,
+                                                             False))
+    traffic_thread.start()
+    wait_for(lambda: len(stored_ids(pipeline)) > 100, 90, "the worker to be mid-stream", every_s=0.1)
     pipeline.kill(worker)
     assert len(stored_ids(pipeline)) < len(wanted), "the kill came too late to test recovery"
 
     pipeline.start_worker()
+    traffic_thread.join(60)
     wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog after the restart")
     time.sleep(3)  # a replay that would double anything has had time to land
     ids = stored_ids(pipeline)
