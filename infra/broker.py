@@ -130,6 +130,17 @@ def pid_cmdline(pid: int) -> list[str]:
         return []
 
 
+def exec_cmdline(pid: int, timeout_s: float = 10.0) -> list[str]:
+    """The command line of a child once it has exec'd: right after fork it still shows its parent's, and
+    during the exec it reads empty; a record of either would make the child look like someone else's
+    process later (so `down` would spare it)."""
+    ours = pid_cmdline(os.getpid())
+    deadline = time.monotonic() + timeout_s
+    while (cmdline := pid_cmdline(pid)) in ([], ours) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return cmdline
+
+
 def stop_pid(pid: int, timeout_s: float = 10.0, popen: subprocess.Popen[bytes] | None = None) -> None:
     """SIGTERM, wait, then SIGKILL: stop one process this project started, and reap it when it is our child."""
     for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from infra.broker import EmbeddedBroker, free_port, pid_alive, pid_cmdline, stop_pid
+from infra.broker import EmbeddedBroker, exec_cmdline, free_port, pid_alive, pid_cmdline, stop_pid
 from infra.errors import FlywheelError
 from infra.settings import Settings
 from infra.topics import TopicInfo, describe_topics, ensure_topics
@@ -130,7 +130,7 @@ def _start_broker(settings: Settings, state: StackState) -> StackState:
     broker = EmbeddedBroker(log_path=log, attached=False)
     broker.start()
     state.bootstrap = broker.bootstrap
-    return _record(settings, state, ManagedProcess(name="broker", pid=broker.pid, cmdline=pid_cmdline(broker.pid),
+    return _record(settings, state, ManagedProcess(name="broker", pid=broker.pid, cmdline=exec_cmdline(broker.pid),
                                                    started_at=datetime.now(UTC), log=str(log)))
 
 
@@ -145,9 +145,10 @@ def _start_workers(settings: Settings, state: StackState, count: int) -> None:
     for n in range(count):
         log, port = settings.state_dir / f"worker-{n}.log", free_port()
         process = start_worker(env, log, port, attached=False)
-        _record(settings, state, ManagedProcess(name=f"worker-{n}", pid=process.pid, cmdline=pid_cmdline(process.pid),
-                                                started_at=datetime.now(UTC), log=str(log),
-                                                metrics_url=f"http://127.0.0.1:{port}/metrics"))
+        record = ManagedProcess(name=f"worker-{n}", pid=process.pid, cmdline=exec_cmdline(process.pid),
+                                started_at=datetime.now(UTC), log=str(log),
+                                metrics_url=f"http://127.0.0.1:{port}/metrics")
+        _record(settings, state, record)
         started.append((process, log))
     for process, log in started:
         wait_ready(process, log)

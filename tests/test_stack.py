@@ -27,6 +27,7 @@ def test_up_status_down_leaves_no_process_behind(stack_env):
     state = json.loads(up.stdout)
     pids = [p["pid"] for p in state["processes"]]
     assert [p["name"] for p in state["processes"]] == ["broker", "worker-0"]
+    assert "worker" in state["processes"][1]["cmdline"], "recorded before exec: `down` would not know it"
     assert all(pid_alive(pid) for pid in pids)
 
     status = json.loads(flywheel("status", "--json", env=stack_env).stdout)
