@@ -17,7 +17,6 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
@@ -114,16 +113,14 @@ def _await_split(logs: list[Path], topic: str, partitions: int, timeout_s: float
 
 def _phase(settings: Settings, workers: int, scratch: Path) -> dict[str, Any]:
     with EmbeddedBroker() as broker:
-        env = {"FLYWHEEL_BOOTSTRAP_SERVERS": broker.bootstrap, "FLYWHEEL_DATA_DIR": str(scratch / f"w{workers}"),
-               "FLYWHEEL_PARTITIONS": str(settings.partitions)}
-        with mock.patch.dict("os.environ", env):
-            local = Settings()
+        local = settings.model_copy(update={"bootstrap_servers": broker.bootstrap,
+                                            "data_dir": scratch / f"w{workers}"})
         create_topics(local, broker.bootstrap)
         repository.apply(store_config(local))
         burst = _serialized(local, SimulateOptions(dialogs=BURST_DIALOGS, seed=1, start=datetime.now(UTC)))
         ports = [free_port() for _ in range(workers)]
         logs = [scratch / f"w{workers}-worker-{n}.log" for n in range(workers)]
-        processes = [start_worker(env, log, port) for log, port in zip(logs, ports)]
+        processes = [start_worker(local, log, port) for log, port in zip(logs, ports)]
         try:
             launched = time.monotonic()
             for process, log in zip(processes, logs):

@@ -6,6 +6,7 @@ so a test or a production deployment changes behaviour by setting variables, nev
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -124,6 +125,19 @@ class Settings(BaseSettings):
         from streams.anonymizer import AnonymizerOptions
 
         return AnonymizerOptions(scrub_order_ids=self.anonymize_order_ids, allow_list=self.anonymize_allow_list)
+
+    def as_env(self) -> dict[str, str]:
+        """``FLYWHEEL_*`` variables that give a child process (a stream worker) these settings: every field set
+        explicitly, in the form ``Settings`` reads back (JSON for collections, the secret for secrets)."""
+        env = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value is not None:
+                env[f"FLYWHEEL_{name.upper()}"] = json.dumps(value) if isinstance(value, (tuple, list, dict)) \
+                    else str(value)
+        return env
 
     def kafka_security(self) -> dict[str, str]:
         """The librdkafka security options (empty for PLAINTEXT), shared by every client the project makes."""

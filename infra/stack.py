@@ -140,11 +140,12 @@ def _start_workers(settings: Settings, state: StackState, count: int) -> None:
     from features.config import store_config
 
     repository.apply(store_config(settings))
-    env = {"FLYWHEEL_BOOTSTRAP_SERVERS": state.bootstrap, "FLYWHEEL_DATA_DIR": str(settings.data_dir.resolve())}
+    worker_settings = settings.model_copy(update={"bootstrap_servers": state.bootstrap,
+                                                  "data_dir": settings.data_dir.resolve()})
     started = []
     for n in range(count):
         log, port = settings.state_dir / f"worker-{n}.log", free_port()
-        process = start_worker(env, log, port, attached=False)
+        process = start_worker(worker_settings, log, port, attached=False)
         record = ManagedProcess(name=f"worker-{n}", pid=process.pid, cmdline=exec_cmdline(process.pid),
                                 started_at=datetime.now(UTC), log=str(log),
                                 metrics_url=f"http://127.0.0.1:{port}/metrics")

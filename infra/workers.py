@@ -15,6 +15,7 @@ from pathlib import Path
 
 from infra.broker import die_with_parent
 from infra.errors import FlywheelError
+from infra.settings import Settings
 
 READY_LINE = "assigned partitions"
 
@@ -24,13 +25,13 @@ def flywheel_executable() -> str:
     return str(Path(sys.executable).with_name("flywheel"))
 
 
-def start_worker(env: dict[str, str], log: Path, web_port: int, attached: bool = True) -> subprocess.Popen:
-    """Start one `flywheel worker`; ``env`` adds to this process's environment (the FLYWHEEL_* settings)."""
+def start_worker(settings: Settings, log: Path, web_port: int, attached: bool = True) -> subprocess.Popen:
+    """Start one `flywheel worker` running with ``settings`` (its explicit fields passed as FLYWHEEL_* variables)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:  # a fresh log per start: readiness is read from it
         return subprocess.Popen(
             [flywheel_executable(), "worker", "--web-port", str(web_port)],
-            env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, **settings.as_env()}, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent if attached else None, start_new_session=not attached)
 
 

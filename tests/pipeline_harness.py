@@ -6,14 +6,12 @@ nothing else on the machine is touched.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
 from features import repository
 from features.config import store_config
@@ -29,30 +27,26 @@ class Pipeline:
 
     broker: EmbeddedBroker
     settings: Settings
-    env: dict[str, str]
     logs: Path
     workers: list[subprocess.Popen] = field(default_factory=list)
     web_ports: list[int] = field(default_factory=list)
 
     @classmethod
-    def start(cls, root: Path, **overrides: str) -> Pipeline:
+    def start(cls, root: Path, **overrides: object) -> Pipeline:
         broker = EmbeddedBroker()
         broker.start()
-        env = {"FLYWHEEL_BOOTSTRAP_SERVERS": broker.bootstrap, "FLYWHEEL_DATA_DIR": str(root / "data"),
-               "FLYWHEEL_PARTITIONS": "4", **overrides}
-        with mock.patch.dict(os.environ, env):  # the workers read the same variables
-            settings = Settings()
+        settings = Settings(bootstrap_servers=broker.bootstrap, data_dir=root / "data", partitions=4, **overrides)
         create_topics(settings, broker.bootstrap)
         repository.apply(store_config(settings))
         logs = root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        return cls(broker, settings, env, logs)
+        return cls(broker, settings, logs)
 
     def start_worker(self, wait: bool = True) -> subprocess.Popen:
         """Start a worker; with ``wait``, return once it owns partitions (its first rebalance is done)."""
         log = self.logs / f"worker-{len(self.workers)}.log"
         self.web_ports.append(free_port())
-        process = start_worker(self.env, log, self.web_ports[-1])
+        process = start_worker(self.settings, log, self.web_ports[-1])
         self.workers.append(process)
         if wait:
             wait_ready(process, log)

@@ -56,8 +56,8 @@ def topic_texts(pipeline: Pipeline, names: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    intents = sorted(spec.intent for spec in (*SERVICES, *NEW_SERVICES))
-    running = Pipeline.start(tmp_path_factory.mktemp("pipeline"), FLYWHEEL_KNOWN_INTENTS=json.dumps(intents))
+    intents = tuple(sorted(spec.intent for spec in (*SERVICES, *NEW_SERVICES)))
+    running = Pipeline.start(tmp_path_factory.mktemp("pipeline"), known_intents=intents)
     try:
         running.start_worker()
         yield running

@@ -50,3 +50,14 @@ def test_bad_setting_is_one_error_naming_the_variable(monkeypatch, name, value, 
 def test_secrets_do_not_print(monkeypatch):
     monkeypatch.setenv("FLYWHEEL_SASL_PASSWORD", "s3cret")
     assert "s3cret" not in repr(load_settings())
+
+
+def test_settings_pass_to_a_child_process_through_its_environment(monkeypatch, tmp_path):
+    parent = load_settings(bootstrap_servers="127.0.0.1:9092", data_dir=tmp_path, partitions=3,
+                           known_intents=("return_window", "trade_in"), sasl_password="s3cret",
+                           security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN")
+    for name, value in parent.as_env().items():
+        monkeypatch.setenv(name, value)
+    child = load_settings()
+    assert child.model_dump() == parent.model_dump()
+    assert child.sasl_password.get_secret_value() == "s3cret"
