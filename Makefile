@@ -24,7 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	mkdir -p bench/results
-	$(BIN)/flywheel bench broker --json bench/results/broker.json
+	for name in broker features streams; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
 
 clean:
 	rm -rf $(VENV) .flywheel build *.egg-info
