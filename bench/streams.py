@@ -9,11 +9,10 @@ workers' own latency histograms. Also the anonymizer against Presidio's stock an
 
 from __future__ import annotations
 
-import json
-import re
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from infra.broker import EmbeddedBroker, free_port, stop_pid
 from infra.errors import FlywheelError
 from infra.settings import Settings
 from infra.stack import create_topics, producer_config
-from infra.workers import READY_LINE, start_worker, wait_ready
+from infra.workers import partitions_split, start_worker, wait_ready
 from simulator.options import SimulateOptions
 from simulator.run import simulate
 from simulator.sources import records
@@ -44,13 +43,18 @@ def _stored(settings: Settings) -> int:
     return len(read_traffic(store_config(settings), TrafficQuery(*_EVER)))
 
 
-def _wait_stored(settings: Settings, count: int, timeout_s: float) -> float:
+def _wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Poll ``condition``; return the time it held, or fail naming ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while _stored(settings) < count:
+    while not condition():
         if time.monotonic() > deadline:
-            raise FlywheelError(f"the pipeline stored {_stored(settings)} of {count} dialogs in {timeout_s:.0f} s")
-        time.sleep(0.25)
+            raise FlywheelError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.2)
     return time.monotonic()
+
+
+def _wait_stored(settings: Settings, count: int, timeout_s: float) -> float:
+    return _wait_until(lambda: _stored(settings) >= count, timeout_s, f"{count} dialogs in the feature store")
 
 
 def _latency_histogram(ports: list[int]) -> dict[float, float]:
@@ -98,19 +102,6 @@ def _produce(settings: Settings, bootstrap: str, messages: list[tuple[str, bytes
         raise FlywheelError("the benchmark's burst was not delivered")
 
 
-def _await_split(logs: list[Path], topic: str, partitions: int, timeout_s: float = 60) -> None:
-    """Wait until the workers' last assignments cover every partition of ``topic`` between them."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        owned = [re.findall(rf"{READY_LINE} (\{{.*\}})", log.read_text(errors="replace")) for log in logs]
-        last = [set(json.loads(lines[-1])[topic]) for lines in owned if lines]
-        if len(last) == len(logs) and all(last) and sum(map(len, last)) == partitions:
-            return
-        if time.monotonic() > deadline:
-            raise FlywheelError(f"the workers did not split the partitions within {timeout_s:.0f} s")
-        time.sleep(0.2)
-
-
 def _phase(settings: Settings, workers: int, scratch: Path) -> dict[str, Any]:
     with EmbeddedBroker() as broker:
         local = settings.model_copy(update={"bootstrap_servers": broker.bootstrap,
@@ -126,7 +117,8 @@ def _phase(settings: Settings, workers: int, scratch: Path) -> dict[str, Any]:
             for process, log in zip(processes, logs):
                 wait_ready(process, log)
             startup_s = time.monotonic() - launched
-            _await_split(logs, local.topic_conversations, local.partitions)
+            _wait_until(lambda: partitions_split(logs, local.topic_conversations, local.partitions), 60,
+                        "the workers to split the partitions")
             started = time.monotonic()
             _produce(local, broker.bootstrap, burst)
             scored = sum(topic == local.topic_satisfaction for topic, _, _ in burst)

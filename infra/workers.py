@@ -7,7 +7,9 @@ integration tests (attached workers that die with their parent). Readiness is th
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,3 +48,15 @@ def wait_ready(process: subprocess.Popen, log: Path, timeout_s: float = 120.0) -
             raise FlywheelError(f"stream worker not ready after {timeout_s:.0f} s; see {log}")
         time.sleep(0.2)
     return time.monotonic() - started
+
+
+def owned_partitions(log: Path, topic: str) -> set[int]:
+    """The partitions of ``topic`` a worker owned after its last rebalance, read from its log."""
+    lines = re.findall(rf"{READY_LINE} (\{{.*\}})", log.read_text(errors="replace"))
+    return set(json.loads(lines[-1]).get(topic, [])) if lines else set()
+
+
+def partitions_split(logs: list[Path], topic: str, partitions: int) -> bool:
+    """True when every worker owns partitions of ``topic`` and together they own each one exactly once."""
+    owned = [owned_partitions(log, topic) for log in logs]
+    return all(owned) and sum(map(len, owned)) == partitions and set().union(*owned) == set(range(partitions))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.workers import partitions_split
 from simulator.options import SimulateOptions
 from simulator.run import simulate
 from tests.pipeline_harness import Pipeline, wait_for
@@ -27,12 +26,6 @@ def pipeline(tmp_path):
         yield running
     finally:
         running.stop()
-
-
-def assigned_partitions(log: str, topic: str) -> set[int]:
-    """The partitions of ``topic`` a worker owned after its last rebalance, from its log."""
-    lines = re.findall(r"assigned partitions (\{.*\})", log)
-    return set(json.loads(lines[-1])[topic]) if lines else set()
 
 
 def stored_ids(pipeline: Pipeline) -> list[str]:
@@ -60,14 +53,10 @@ def test_a_worker_killed_mid_stream_resumes_and_stores_every_dialog_exactly_once
 
 def test_two_workers_split_the_partitions_and_store_everything_once(pipeline):
     first, second = pipeline.start_worker(wait=False), pipeline.start_worker(wait=False)
-    topic, partitions = pipeline.settings.topic_conversations, set(range(pipeline.settings.partitions))
-
-    def split() -> bool:
-        owned = [assigned_partitions(log.read_text(errors="replace"), topic)
-                 for log in sorted(pipeline.logs.glob("worker-*.log"))]
-        return len(owned) == 2 and all(owned) and owned[0].isdisjoint(owned[1]) and owned[0] | owned[1] == partitions
-
-    wait_for(split, 90, "the two workers to split the partitions")
+    logs = sorted(pipeline.logs.glob("worker-*.log"))
+    assert len(logs) == 2
+    wait_for(lambda: partitions_split(logs, pipeline.settings.topic_conversations, pipeline.settings.partitions),
+             90, "the two workers to split the partitions")
     options = SimulateOptions(dialogs=600, seed=9, start=START)
     wanted = expected_scored(options, pipeline.settings.policy_hmac_key.get_secret_value())
     simulate(pipeline.settings, pipeline.broker.bootstrap, options, progress=False)
