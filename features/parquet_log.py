@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from features.log import Condition, LogSummary
+from infra.files import fsync_dir
 from features.quality import HOURS_KEY, HOURS_SCHEMA, HOURS_TABLE, add_counts_sql, totals_sql
 from features.tables import EVENT_TIMESTAMP, LOGS, POLICY_LOG, TIMESTAMP, LogTable, first_per_key
 
@@ -73,14 +74,6 @@ def _ledger_keys(rows: pa.Table, key: Sequence[str]) -> list[tuple]:
     return list(zip(*(values(c) for c in key)))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _arrow_term(condition: Condition) -> pc.Expression:
     field = pc.field(condition.column)
     if condition.op == "in":
@@ -115,8 +108,8 @@ class _Transaction:
             pq.write_table(rows, out, compression="zstd")
             out.flush()
             os.fsync(out.fileno())
-        _fsync_dir(path.parent)
-        _fsync_dir(path.parent.parent)
+        fsync_dir(path.parent)
+        fsync_dir(path.parent.parent)
         times = pc.cast(rows.column(EVENT_TIMESTAMP), pa.int64())
         self._db.execute(
             "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)",

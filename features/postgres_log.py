@@ -45,6 +45,14 @@ def _table_ddl(name: str, schema: pa.Schema, key: Sequence[str]) -> sql.Composed
         sql.Identifier(name), columns, _names(key))
 
 
+def _added_columns_ddl(name: str, schema: pa.Schema) -> list[sql.Composed]:
+    """``ADD COLUMN IF NOT EXISTS`` for every nullable column: a table created before a column joined its schema
+    gets it (null in the rows it holds), which ``CREATE TABLE IF NOT EXISTS`` alone would not do."""
+    return [sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                sql.Identifier(name), sql.Identifier(f.name), sql.SQL(_PG_TYPES[f.type]))
+            for f in schema if f.nullable]
+
+
 def _sql_term(condition: Condition) -> tuple[sql.Composable, list]:
     column = sql.Identifier(condition.column)
     if condition.op == "in":
@@ -95,6 +103,8 @@ class PostgresLog:
             self._conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema)))
             for log in LOGS:
                 self._conn.execute(_table_ddl(log.name, log.schema, log.key))
+                for statement in _added_columns_ddl(log.name, log.schema):
+                    self._conn.execute(statement)
                 self._conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(  # time windows
                     sql.Identifier(f"{log.name}_by_time"), sql.Identifier(log.name), sql.Identifier(EVENT_TIMESTAMP)))
             self._conn.execute(_table_ddl(HOURS_TABLE, HOURS_SCHEMA, HOURS_KEY))

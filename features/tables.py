@@ -2,7 +2,9 @@
 
 These schemas are the one place column names and types are declared: the Feast views type their fields from
 them (``definitions.py``), the PostgreSQL tables take their DDL from them (``postgres_log.py``) and the parquet
-segments their file schema (``parquet_log.py``), so the stores cannot drift apart.
+segments their file schema (``parquet_log.py``), so the stores cannot drift apart. A column added to a log after
+it went into production must be nullable: PostgreSQL adds it to the existing table, and parquet segments written
+before it read it as null.
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ POLICY_LOG = LogTable(
         _required("text", pa.string()),  # JSON object: locale -> rule text
         _required("facts", pa.string()),  # JSON object: fact name -> value
         _required("author", pa.string()),
+        # JSON list of {locale, question, answer}: the Q/A the policy team published with the version, which the
+        # weekly refresh learns the new rule from. Nullable because it came later: rows written before it have none.
+        pa.field("examples", pa.string()),
     ]),
     key=("policy_id", "version"),
 )
@@ -147,7 +152,7 @@ def traffic_rows(dialogs: pa.Table) -> pa.Table:
 
 
 def policy_rows(update: PolicyUpdate, created: datetime) -> pa.Table:
-    """The policy-log row of one update (its examples stay in the policy knowledge base)."""
+    """The policy-log row of one update, its example Q/A included (the refresh dataset reads them back)."""
     return pa.Table.from_pylist(
         [
             {
@@ -160,6 +165,7 @@ def policy_rows(update: PolicyUpdate, created: datetime) -> pa.Table:
                 "text": _compact_json(update.text),
                 "facts": _compact_json(update.facts),
                 "author": update.author,
+                "examples": _compact_json([example.model_dump(mode="json") for example in update.examples]),
             }
         ],
         schema=POLICY_LOG.schema,

@@ -136,6 +136,109 @@ def cmd_features(args: argparse.Namespace) -> None:
     _emit(args, doc, text)
 
 
+# --- learners ---------------------------------------------------------------------------------------------
+
+
+def _log_progress() -> None:
+    """Readable progress lines on stderr for the long learner commands."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> None:
+    from learners.bootstrap import bootstrap, read_summary
+
+    path = bootstrap(_settings(), force=args.force, progress=not args.json)
+    summary = read_summary(path)
+    _emit(args, summary, f"embedded base model at {path}\n" + json.dumps(summary, indent=2, default=str))
+
+
+def cmd_retrain(args: argparse.Namespace) -> None:
+    _log_progress()
+    settings = _settings()
+    if args.schedule:
+        from learners.schedule import run_scheduled
+
+        run_scheduled(settings)
+        return
+    from learners.refresh import run_refresh
+
+    result = run_refresh(settings, progress=not args.json)
+    evaluation = result.evaluation
+    _emit(args, result.model_dump(mode="json"),
+          f"built {result.adapter} ({result.state}) from {result.snapshot}: {result.examples} examples, "
+          f"policy accuracy {evaluation['policy_accuracy']:.1%}, knowledge accuracy "
+          f"{evaluation['knowledge_accuracy']:.1%}, {result.wall_s:.0f} s")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from learners.model import resolve_base_model
+    from learners.refresh import evaluate_adapter
+    from learners.registry import Registry
+
+    settings = _settings()
+    adapter_dir = None if args.adapter == "base" else Registry.open(settings).get(args.adapter).path
+    report = evaluate_adapter(settings, resolve_base_model(settings, progress=not args.json), adapter_dir,
+                              args.adapter)
+    summary = report.summary()
+    _emit(args, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+def cmd_adapters(args: argparse.Namespace) -> None:
+    from learners.registry import Registry
+
+    records = Registry.open(_settings()).list()
+    lines = [f"{r.name:<32} {r.state:<10} {r.created:%Y-%m-%d %H:%M}  snapshot {r.lineage.get('snapshot')}"
+             for r in records]
+    _emit(args, [r.model_dump(mode="json") for r in records], "\n".join(lines) or "no adapters yet")
+
+
+def cmd_dataset(args: argparse.Namespace) -> None:
+    from learners import dataset
+
+    settings = _settings()
+    if args.action == "list":
+        snapshots = dataset.list_snapshots(settings)
+        _emit(args, [s.manifest for s in snapshots],
+              "\n".join(f"{s.name}  {s.manifest['counts']['total']} examples  parent {s.manifest['parent']}"
+                        for s in snapshots) or "no snapshots yet")
+    elif args.action == "export":
+        from learners.formats import export_dataset
+
+        snapshot = dataset.load_snapshot(settings, args.source) if args.source else dataset.latest_snapshot(settings)
+        if snapshot is None:
+            raise FlywheelError("there is no snapshot to export yet (run `flywheel retrain`)")
+        path = export_dataset(snapshot.examples(), args.out, snapshot.name, args.format)
+        _emit(args, {"snapshot": snapshot.name, "file": str(path)}, f"exported {snapshot.name} to {path}")
+    else:
+        from learners.formats import read_alpaca, read_sharegpt
+        from streams.anonymizer import Anonymizer
+
+        if args.source is None:
+            args.parser.error("dataset import needs a FILE")
+        reader = read_alpaca if args.format == "alpaca" else read_sharegpt
+        examples = reader(Path(args.source), Anonymizer(settings.anonymizer_options()), intent=args.intent)
+        snapshot = dataset.build_base_snapshot(settings, examples, name_hint="import")
+        _emit(args, snapshot.manifest, f"imported {len(examples)} examples as snapshot {snapshot.name}; the next "
+              "refresh builds on it")
+
+
+def cmd_intents(args: argparse.Namespace) -> None:
+    from learners.intents import evaluate_csv, train_from_csv
+    from streams.anonymizer import Anonymizer
+
+    needed = "out" if args.action == "train" else "model"
+    if getattr(args, needed) is None:
+        args.parser.error(f"intents {args.action} needs --{needed} DIR")
+    anonymizer = Anonymizer(_settings().anonymizer_options())
+    if args.action == "train":
+        doc = train_from_csv(args.csv, args.text_column, args.label_column, args.out, anonymizer)
+    else:
+        doc = evaluate_csv(args.csv, args.model, args.text_column, args.label_column, anonymizer)
+    _emit(args, doc, json.dumps(doc, indent=2, default=str))
+
+
 # --- benchmarks -------------------------------------------------------------------------------------------
 
 
@@ -224,6 +327,33 @@ def build_parser() -> argparse.ArgumentParser:
     features = command("features", cmd_features, "the Feast feature store: register definitions, show contents")
     features.add_argument("action", choices=["apply", "show"],
                           help="apply: create the logs and register the definitions; show: views, rows, last write")
+
+    boot = command("bootstrap", cmd_bootstrap, "build the embedded base model from the project's corpus "
+                   "(cached in the data directory; skipped when FLYWHEEL_BASE_MODEL names a model)")
+    boot.add_argument("--force", action="store_true", help="rebuild even if a cached model matches")
+    retrain = command("retrain", cmd_retrain, "run a refresh now: snapshot, Ray Train LoRA job, evaluation, "
+                      "registry")
+    retrain.add_argument("--schedule", action="store_true",
+                         help="keep running: refresh on FLYWHEEL_RETRAIN_CRON and after policy changes")
+    evaluate = command("evaluate", cmd_evaluate, "evaluate an adapter (or `base`) on the rules in force")
+    evaluate.add_argument("adapter", metavar="ADAPTER", help="a registry name (see `flywheel adapters`) or base")
+    command("adapters", cmd_adapters, "list the adapter registry, newest first").add_argument(
+        "action", choices=["list"], nargs="?", default="list")
+    data = command("dataset", cmd_dataset, "training snapshots: list them, export one for LLaMA-Factory, import "
+                   "your own alpaca or sharegpt data as a new snapshot")
+    data.add_argument("action", choices=["list", "export", "import"])
+    data.add_argument("source", nargs="?", metavar="NAME_OR_FILE",
+                      help="export: a snapshot name (default: the latest); import: the file to read")
+    data.add_argument("--format", choices=["alpaca", "sharegpt"], default="alpaca")
+    data.add_argument("--out", type=Path, default=Path("exported"), help="export: the LLaMA-Factory dataset folder")
+    data.add_argument("--intent", help="import: the intent of records that do not name one")
+    intents = command("intents", cmd_intents, "the intent tier: train or evaluate a classifier on a labelled CSV")
+    intents.add_argument("action", choices=["train", "eval"])
+    intents.add_argument("--csv", type=Path, required=True, help="labelled CSV file")
+    intents.add_argument("--text-column", default="text")
+    intents.add_argument("--label-column", default="label")
+    intents.add_argument("--out", type=Path, help="train: where to write the model directory")
+    intents.add_argument("--model", type=Path, help="eval: the model directory")
 
     bench = command("bench", cmd_bench, "run a benchmark and write its JSON result", json_flag=False)
     bench.add_argument("name", choices=BENCHMARKS, help="what to measure")

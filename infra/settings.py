@@ -84,6 +84,35 @@ class Settings(BaseSettings):
     base_model: str | None = Field(
         None, description="Hugging Face id or local path; unset means the embedded model built by bootstrap"
     )
+    world_seed: int = Field(7, description="the simulated shop whose corpus the embedded base model learns")
+    # Small models on a shared CPU run several times faster on one thread than on contended ones (measured:
+    # 64 greedy answers took 48 s on two threads and 5 s on one while other processes were busy).
+    torch_threads: int = Field(1, ge=1, description="CPU threads of model inference in one process")
+
+    # --- the weekly refresh ---------------------------------------------------------------------------------
+    renew_share: float = Field(0.1, gt=0, le=1, description="share of the training snapshot renewed per refresh")
+    snapshot_min_examples: int = Field(200, ge=1, description="a refresh with fewer examples in total is refused")
+    lora_rank: int = Field(8, ge=1, le=256)
+    lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_target_modules: tuple[str, ...] = Field(
+        ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+        description="JSON list of module names the adapter wraps",
+    )
+    train_steps: int = Field(120, ge=1, description="optimizer steps of one refresh")
+    train_batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    renewed_batch_share: float = Field(
+        0.25, ge=0, le=1, description="share of every training batch drawn from the examples a refresh renewed"
+    )
+    train_workers: int = Field(1, ge=1, description="Ray Train workers (one GPU each when the cluster has GPUs)")
+    train_cpus_per_worker: int = Field(1, ge=1, description="CPUs (and torch threads) of each Ray Train worker")
+    ray_address: str | None = Field(None, description="an existing Ray cluster; unset starts a local one")
+    retrain_cron: str = Field("0 3 * * 1", description="when the weekly refresh runs (cron, UTC)")
+    retrain_debounce_s: float = Field(300, ge=0, description="quiet time after a policy change before a refresh")
+    registry_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL of the adapter registry (production: PostgreSQL); unset: SQLite in data_dir"
+    )
 
     # --- thresholds and policy ----------------------------------------------------------------------------
     nps_threshold: int = Field(6, ge=0, le=10, description="dialogs scored at most this are routed to retraining")

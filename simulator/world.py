@@ -128,6 +128,13 @@ class World:
             raise ValueError(f"{intent} is already in force")
         return self._with(_first_version(spec_for(intent), random.Random(f"world:{self.seed}:{intent}:v1")))
 
+    def with_version(self, intent: str, version: int, facts: Mapping[str, int]) -> World:
+        """The world with ``intent``'s rule as a published version states it (read back from the policy log)."""
+        spec = self.policies[intent].spec if intent in self.policies else spec_for(intent)
+        if set(facts) != set(spec.choices):
+            raise ValueError(f"{intent} has facts {sorted(spec.choices)}, not {sorted(facts)}")
+        return self._with(Policy(spec, version, MappingProxyType(dict(facts))))
+
     def _with(self, policy: Policy) -> World:
         return replace(self, policies=MappingProxyType({**self.policies, policy.intent: policy}))
 

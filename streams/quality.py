@@ -35,17 +35,18 @@ if TYPE_CHECKING:
     import pandas as pd
     from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
     from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.data_context import AbstractDataContext
     from great_expectations.expectations import Expectation
 
 
-def _contract_bound(model: type[BaseModel], name: str, bound: str) -> int:
+def contract_bound(model: type[BaseModel], name: str, bound: str) -> int:
     """A bound the event contract declares (``ge``, ``le``, ``max_length``), so that the suite enforces the
     same limits on rows that bypassed validation instead of a copy that could drift from them."""
     return next(getattr(rule, bound) for rule in model.model_fields[name].metadata if hasattr(rule, bound))
 
 
-NPS_RANGE = (_contract_bound(ScoredDialog, "nps", "ge"), _contract_bound(ScoredDialog, "nps", "le"))
-MAX_TEXT_CHARS = _contract_bound(Turn, "text", "max_length")
+NPS_RANGE = (contract_bound(ScoredDialog, "nps", "ge"), contract_bound(ScoredDialog, "nps", "le"))
+MAX_TEXT_CHARS = contract_bound(Turn, "text", "max_length")
 LOCALES: tuple[str, ...] = get_args(Locale)
 
 # A digit run glued to Latin letters is a code the shop prints (order DD20240714145896, tracking
@@ -71,14 +72,19 @@ its text could be."""
 
 UNIQUE_EVENT_ID = "unique_event_id"
 
-# Ids only: full index lists (COMPLETE) keyed by event_id, without the values GE would otherwise copy in.
-_RESULT_FORMAT: dict[str, Any] = {
-    "result_format": "COMPLETE",
-    "unexpected_index_column_names": ["event_id"],
-    "exclude_unexpected_values": True,
-    "return_unexpected_index_query": False,
-    "partial_unexpected_count": 0,
-}
+
+def ids_only_result_format(id_column: str) -> dict[str, Any]:
+    """Full index lists (COMPLETE) keyed by ``id_column``, without the values GE would otherwise copy in."""
+    return {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": [id_column],
+        "exclude_unexpected_values": True,
+        "return_unexpected_index_query": False,
+        "partial_unexpected_count": 0,
+    }
+
+
+_RESULT_FORMAT = ids_only_result_format("event_id")
 
 
 class CheckError(RuntimeError):
@@ -155,9 +161,8 @@ def _expectations(gx: Any, known_intents: Collection[str] | None, max_text_chars
     return [kind(**kwargs, meta={"check": name}) for name, (kind, kwargs) in checks.items()]
 
 
-def _ephemeral_suite(gx: Any, expectations: list[Expectation]) -> tuple[BatchDefinition, ExpectationSuite]:
-    """An in-memory context (no project directory, no analytics, no progress bars) holding the suite and a
-    data-frame batch definition that each micro-batch is handed to."""
+def ephemeral_context(gx: Any) -> AbstractDataContext:
+    """An in-memory context: no project directory, no analytics, no progress bars; it writes and calls nothing."""
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -166,7 +171,13 @@ def _ephemeral_suite(gx: Any, expectations: list[Expectation]) -> tuple[BatchDef
 
     config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(), analytics_enabled=False,
                                progress_bars=ProgressBarsConfig(globally=False))
-    context = gx.get_context(mode="ephemeral", project_config=config)
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _ephemeral_suite(gx: Any, expectations: list[Expectation]) -> tuple[BatchDefinition, ExpectationSuite]:
+    """An ephemeral context holding the suite and a data-frame batch definition that each micro-batch is
+    handed to."""
+    context = ephemeral_context(gx)
     batches = (context.data_sources.add_pandas("scored_dialogs").add_dataframe_asset("micro_batch")
                .add_batch_definition_whole_dataframe("whole"))
     suite = context.suites.add(gx.ExpectationSuite(name="scored_dialogs", expectations=expectations))
@@ -195,7 +206,13 @@ def _texts(dialog: ScoredDialog) -> list[str]:
 
 
 def _failures(result: ExpectationSuiteValidationResult) -> dict[str, list[str]]:
-    """Event id -> names of the checks it failed, read from the id lists and nothing else of the result."""
+    """Event id -> names of the checks it failed."""
+    return failed_ids(result, "event_id")
+
+
+def failed_ids(result: ExpectationSuiteValidationResult, id_column: str) -> dict[str, list[str]]:
+    """Id -> names of the checks it failed (each expectation names its check in ``meta``), read from the id
+    lists of ``ids_only_result_format(id_column)`` and nothing else of the result."""
     failed: dict[str, list[str]] = {}
     for outcome in result.results:
         if outcome.success:
@@ -205,8 +222,8 @@ def _failures(result: ExpectationSuiteValidationResult) -> dict[str, list[str]]:
         if "unexpected_index_list" not in outcome.result:  # the check raised instead of evaluating
             raise CheckError(check)
         for ids in outcome.result["unexpected_index_list"]:
-            for event_id in ids["event_id"]:
-                checks = failed.setdefault(event_id, [])
+            for row_id in ids[id_column]:
+                checks = failed.setdefault(row_id, [])
                 if check not in checks:  # a repeated id is listed once per copy
                     checks.append(check)
     return failed

@@ -69,3 +69,12 @@ def read_topic(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes,
     finally:
         consumer.close()
     return messages
+
+
+@pytest.fixture(scope="session")
+def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded base model, bootstrapped once per session (a few CPU minutes) and shared by every test that
+    needs a real model (LoRA training, evaluation, serving); treat it as read-only."""
+    from learners.bootstrap import bootstrap
+
+    return bootstrap(Settings(data_dir=tmp_path_factory.mktemp("base-model")), progress=False)

@@ -10,14 +10,16 @@ from tests.conftest import flywheel
 def test_help_lists_the_commands():
     result = flywheel("--help")
     assert result.returncode == 0
-    for command in ("up", "down", "status", "simulate", "bench", "demo"):
-        assert f"    {command} " in result.stdout
+    for command in ("up", "down", "status", "simulate", "bench", "demo", "bootstrap", "retrain", "evaluate",
+                    "adapters", "dataset", "intents"):
+        assert f"    {command}" in result.stdout
 
 
 @pytest.mark.parametrize("argv", [
     [], ["bogus"], ["simulate", "--dialogs", "-3"], ["simulate", "--locale", "fr"],
     ["simulate", "--error-rate", "2"], ["simulate", "--start", "2026-11-02T09:00"], ["bench", "disk", "--json", "x"],
-    ["bench", "broker"], ["status", "--jsn"],
+    ["bench", "broker"], ["status", "--jsn"], ["evaluate"], ["dataset", "import"], ["dataset", "drop"],
+    ["intents", "train", "--csv", "x.csv"], ["intents", "eval", "--csv", "x.csv"], ["adapters", "delete"],
 ])
 def test_wrong_usage_is_one_line_and_exit_2(argv):
     result = flywheel(*argv)
@@ -38,3 +40,19 @@ def test_status_without_a_stack_says_how_to_start_one(tmp_path):
     result = flywheel("status", env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
     assert result.returncode == 1
     assert "flywheel up" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["evaluate", "lora-nonexistent"], "no adapter named lora-nonexistent"),
+    (["dataset", "export"], "no snapshot to export yet"),
+    (["intents", "eval", "--csv", "missing.csv", "--model", "m"], "no intent model directory at m"),
+])
+def test_learner_commands_explain_what_is_missing_in_one_line(tmp_path, argv, message):
+    result = flywheel(*argv, env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_an_empty_registry_lists_no_adapters(tmp_path):
+    result = flywheel("adapters", "list", "--json", env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0 and result.stdout.strip() == "[]"

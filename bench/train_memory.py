@@ -1,0 +1,57 @@
+"""Peak memory of a few training steps, LoRA or full fine-tuning, measured in this process alone.
+
+``python -m bench.train_memory MODEL lora|full STEPS`` (LoRA shape and batch size from the ``FLYWHEEL_*``
+settings, which the benchmark passes on through the environment) prints one JSON line ``{"peak_mb": ...}``:
+the memory the steps add over the loaded model (resident set on CPU, allocated memory on CUDA). Both modes
+train on the same batches of the embedded corpus, so the difference is the gradients and optimizer state
+that LoRA does not keep for the frozen weights.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import sys
+
+
+def main(model_name: str, mode: str, steps: int) -> float:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from infra.settings import load_settings
+    from learners.batching import batches, encode_examples
+    from learners.corpus import world_corpus
+    from learners.model import load_model
+    from simulator.world import World
+
+    settings = load_settings()
+    torch.manual_seed(0)
+    model, tokenizer = load_model(model_name)
+    if mode == "lora":
+        model = get_peft_model(model, LoraConfig(
+            task_type="CAUSAL_LM", r=settings.lora_rank, lora_alpha=settings.lora_alpha,
+            lora_dropout=settings.lora_dropout, target_modules=list(settings.lora_target_modules)))
+    rows = encode_examples(tokenizer, [e.model_dump() for e in world_corpus(World.create(settings.world_seed))])
+    stream = batches(rows, settings.train_batch_size, tokenizer.pad_token_id, random.Random(0))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    cuda = model.device.type == "cuda"
+    before = torch.cuda.memory_allocated() if cuda else _peak_rss()
+    model.train()
+    for _ in range(steps):
+        input_ids, labels, positions = (t.to(model.device) for t in next(stream))
+        model(input_ids=input_ids, position_ids=positions, labels=labels, use_cache=False).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    after = torch.cuda.max_memory_allocated() if cuda else _peak_rss()
+    return (after - before) / 2**20
+
+
+def _peak_rss() -> int:
+    """The process's peak resident set in bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+if __name__ == "__main__":
+    name, mode, steps = sys.argv[1:4]
+    print(json.dumps({"peak_mb": main(name, mode, int(steps))}))
