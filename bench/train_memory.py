@@ -2,7 +2,8 @@
 
 ``python -m bench.train_memory MODEL lora|full STEPS`` (LoRA shape and batch size from the ``FLYWHEEL_*``
 settings, which the benchmark passes on through the environment) prints one JSON line ``{"peak_mb": ...}``:
-the memory the steps add over the loaded model (resident set on CPU, allocated memory on CUDA). Both modes
+the memory the steps add over the loaded model (the largest resident set seen after a backward pass or an
+optimizer step on CPU, peak allocated memory on CUDA). Both modes
 train on the same batches of the embedded corpus, so the difference is the gradients and optimizer state
 that LoRA does not keep for the frozen weights.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-import resource
+import os
 import sys
 
 
@@ -36,20 +37,25 @@ def main(model_name: str, mode: str, steps: int) -> float:
     stream = batches(rows, settings.train_batch_size, tokenizer.pad_token_id, random.Random(0))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     cuda = model.device.type == "cuda"
-    before = torch.cuda.memory_allocated() if cuda else _peak_rss()
+    before = torch.cuda.memory_allocated() if cuda else _rss()
+    peak = before
     model.train()
     for _ in range(steps):
         input_ids, labels, positions = (t.to(model.device) for t in next(stream))
         model(input_ids=input_ids, position_ids=positions, labels=labels, use_cache=False).loss.backward()
+        peak = max(peak, _rss())  # gradients exist now; the optimizer state from the first step on
         optimizer.step()
+        peak = max(peak, _rss())
         optimizer.zero_grad(set_to_none=True)
-    after = torch.cuda.max_memory_allocated() if cuda else _peak_rss()
-    return (after - before) / 2**20
+    if cuda:
+        peak = torch.cuda.max_memory_allocated()
+    return (peak - before) / 2**20
 
 
-def _peak_rss() -> int:
-    """The process's peak resident set in bytes (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _rss() -> int:
+    """The process's resident set now, in bytes (a lifetime peak would include loading, not training)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 if __name__ == "__main__":

@@ -122,4 +122,4 @@ def resolve_base_model(settings: Settings, progress: bool = True) -> str:
         return settings.base_model
     from learners.bootstrap import bootstrap
 
-    return str(bootstrap(settings, progress=progress))
+    return str(bootstrap(settings, progress=progress).resolve())

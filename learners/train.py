@@ -60,9 +60,11 @@ def train_adapter(settings: Settings, examples: Sequence[Example], base_model: s
                   *, renewed: Sequence[bool] | None = None, seed: int = 0) -> TrainOutcome:
     """Run the LoRA job for adapter ``name`` and leave its files in ``data_dir/adapters/<name>``."""
     import ray
-    from ray.train import RunConfig, ScalingConfig
+    from ray.train import RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
+    if Path(base_model).exists():  # Ray workers start in a directory of their own: a relative path breaks
+        base_model = str(Path(base_model).resolve())
     if not examples:
         raise FlywheelError("the training snapshot is empty")
     target = adapters_dir(settings) / name
@@ -77,7 +79,10 @@ def train_adapter(settings: Settings, examples: Sequence[Example], base_model: s
                                          resources_per_worker={"CPU": settings.train_cpus_per_worker}),
             run_config=RunConfig(name=name, storage_path=str((settings.data_dir / "ray-results").resolve())),
         )
-        result = trainer.fit()
+        try:
+            result = trainer.fit()
+        except TrainingFailedError as exc:
+            raise FlywheelError(f"training job {name} failed: {_last_line(exc)}") from None
         if result.checkpoint is None:
             raise FlywheelError(f"training job {name} finished without an adapter checkpoint")
         with result.checkpoint.as_directory() as checkpoint:
@@ -86,6 +91,12 @@ def train_adapter(settings: Settings, examples: Sequence[Example], base_model: s
     finally:
         if started:
             ray.shutdown()
+
+
+def _last_line(exc: BaseException) -> str:
+    """The worker's own error, the last line of Ray's report (its first lines are Ray's framing)."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__
 
 
 def adapters_dir(settings: Settings) -> Path:

@@ -82,3 +82,17 @@ def test_a_refresh_after_a_rule_change_answers_by_the_new_rule_and_keeps_the_oth
 def _knowledge(evaluation: dict, intent: str) -> float:
     """Accuracy of one intent's ungrounded answers, both locales (what the weights know)."""
     return evaluation["knowledge_by_intent"][intent]
+
+
+def test_a_failing_training_job_is_one_clear_error(refresh_settings: Settings, tmp_path: Path) -> None:
+    from infra.errors import FlywheelError
+    from learners.corpus import world_corpus
+    from learners.train import train_adapter
+
+    examples = world_corpus(World.create(refresh_settings.world_seed))[:20]
+    broken = tmp_path / "not-a-model"
+    broken.mkdir()
+    with pytest.raises(FlywheelError, match=r"training job lora-broken failed: .*not-a-model") as error:
+        train_adapter(refresh_settings, examples, str(broken), "lora-broken")
+    assert "\n" not in str(error.value)
+    assert not (refresh_settings.data_dir / "adapters" / "lora-broken").exists()
