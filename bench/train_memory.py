@@ -3,16 +3,16 @@
 ``python -m bench.train_memory MODEL lora|full STEPS`` (LoRA shape and batch size from the ``FLYWHEEL_*``
 settings, which the benchmark passes on through the environment) prints one JSON line ``{"peak_mb": ...}``:
 the memory the steps add over the loaded model (the largest resident set seen after a backward pass or an
-optimizer step on CPU, peak allocated memory on CUDA). Both modes
-train on the same batches of the embedded corpus, so the difference is the gradients and optimizer state
-that LoRA does not keep for the frozen weights.
+optimizer step on CPU, peak allocated memory on CUDA). Both modes train on the same batches of the embedded
+corpus: the difference is the gradients and optimizer state LoRA does not keep for the frozen weights, against
+the activations its adapters add.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import os
+import random
 import sys
 
 

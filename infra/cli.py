@@ -144,6 +144,8 @@ def _log_progress() -> None:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for chatty in ("great_expectations", "bitsandbytes", "feast"):  # their INFO lines are not our progress
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> None:

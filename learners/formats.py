@@ -26,7 +26,8 @@ which LLaMA-Factory drops and the import reads back: export then import gives th
 A CSV of ``text,label`` gives intent-labelled questions without answers: not something to learn to say, so it
 is the intent tier's input (``learners.intents``, ``flywheel intents train --csv``), scrubbed the same way.
 
-A malformed file raises one ``FlywheelError`` naming the file, the row (records count from 1) and the field, never the value, which may be personal data.
+A malformed file raises one ``FlywheelError`` naming the file, the row (records count from 1) and the field,
+never the value, which may be personal data.
 """
 
 from __future__ import annotations

@@ -85,6 +85,8 @@ class Scheduler:
             self.refresh(reason)
         except FlywheelError as exc:
             log.error("refresh (%s) failed: %s", reason, exc)
+        except Exception:  # a scheduler outlives one bad week: log it whole and wait for the next trigger
+            log.exception("refresh (%s) failed", reason)
 
 
 def _policy_consumer(settings: Settings, bootstrap: str | None) -> Any:
@@ -103,13 +105,12 @@ def _policy_consumer(settings: Settings, bootstrap: str | None) -> Any:
 
 def run_scheduled(settings: Settings) -> None:
     """``flywheel retrain --schedule``: refresh on the cron and after policy changes until interrupted."""
+    from infra.stack import bootstrap_servers
     from learners.refresh import run_refresh
 
     def refresh(reason: str) -> None:
         result = run_refresh(settings, progress=False)
         log.info("refresh (%s) built %s: policy accuracy %.3f", reason, result.adapter,
                  result.evaluation["policy_accuracy"])
-
-    from infra.stack import bootstrap_servers
 
     Scheduler(settings, refresh, bootstrap=bootstrap_servers(settings)).run()
