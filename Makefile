@@ -24,7 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	mkdir -p bench/results
-	for name in broker features streams train; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
+	for name in broker features streams train serve; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
 
 clean:
 	rm -rf $(VENV) .flywheel build *.egg-info

@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.settings import Settings
 
-BENCHMARKS = ("broker", "features", "streams", "train")
+BENCHMARKS = ("broker", "features", "streams", "train", "serve")
 """Benchmark names; each is the module ``bench.<name>`` with ``run(settings) -> dict``."""
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from features.config import StoreConfig, feature_store
 from features.log import open_log
+from infra.errors import FlywheelError
 
 if TYPE_CHECKING:
     from feast import FeatureView
@@ -33,6 +34,8 @@ def apply(config: StoreConfig) -> dict[str, Any]:
 
 def describe(config: StoreConfig) -> dict[str, Any]:
     """The views with their online row counts, and the offline logs with their row counts and last write."""
+    if config.kind == "embedded" and not (config.root / "registry.db").exists():
+        raise FlywheelError(f"no feature store at {config.root} yet: run `flywheel features apply`")
     views = feature_store(config).list_feature_views()
     online = _online_rows(config, [view.name for view in views])
     with closing(open_log(config)) as log:

@@ -197,6 +197,8 @@ def cmd_adapters(args: argparse.Namespace) -> None:
 
 
 def cmd_dataset(args: argparse.Namespace) -> None:
+    if args.action == "import" and args.source is None:  # before the imports: wrong usage answers at once
+        args.parser.error("dataset import needs a FILE")
     from learners import dataset
 
     settings = _settings()
@@ -217,8 +219,6 @@ def cmd_dataset(args: argparse.Namespace) -> None:
         from learners.formats import read_alpaca, read_sharegpt
         from streams.anonymizer import Anonymizer
 
-        if args.source is None:
-            args.parser.error("dataset import needs a FILE")
         reader = read_alpaca if args.format == "alpaca" else read_sharegpt
         examples = reader(Path(args.source), Anonymizer(settings.anonymizer_options()), intent=args.intent)
         snapshot = dataset.build_base_snapshot(settings, examples, name_hint="import")
@@ -227,18 +227,61 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 
 
 def cmd_intents(args: argparse.Namespace) -> None:
+    needed = "out" if args.action == "train" else "model"
+    if getattr(args, needed) is None:  # before the imports: wrong usage answers at once
+        args.parser.error(f"intents {args.action} needs --{needed} DIR")
     from learners.intents import evaluate_csv, train_from_csv
     from streams.anonymizer import Anonymizer
 
-    needed = "out" if args.action == "train" else "model"
-    if getattr(args, needed) is None:
-        args.parser.error(f"intents {args.action} needs --{needed} DIR")
     anonymizer = Anonymizer(_settings().anonymizer_options())
     if args.action == "train":
         doc = train_from_csv(args.csv, args.text_column, args.label_column, args.out, anonymizer)
     else:
         doc = evaluate_csv(args.csv, args.model, args.text_column, args.label_column, anonymizer)
     _emit(args, doc, json.dumps(doc, indent=2, default=str))
+
+
+# --- policy -----------------------------------------------------------------------------------------------
+
+
+def cmd_policy(args: argparse.Namespace) -> None:
+    from streams.policy_file import publish_policy_file, read_policy_file
+
+    if args.action == "show":
+        _show_policy(args, _settings())
+        return
+    if args.action == "check":
+        update, verb = read_policy_file(Path(args.target)), "valid"
+    else:
+        settings = _settings()
+        update = publish_policy_file(settings, Path(args.target))
+        verb = f"signed and published to {settings.topic_policy_updates}"
+    _emit(args, update.model_dump(mode="json"), f"{args.target}: {update.policy_id} v{update.version} "
+          f"({update.intent}, effective {update.effective_at.isoformat()}) {verb}")
+
+
+def _show_policy(args: argparse.Namespace, settings: Any) -> None:
+    """The version of a policy in force, as serving reads it from the feature store's policy view."""
+    from dataclasses import asdict
+
+    from feast.errors import FeastObjectNotFoundException
+
+    from features.config import store_config
+    from features.online import OnlineFeatures
+
+    config = store_config(settings)
+    unapplied = FlywheelError("the feature store has no definitions yet: run `flywheel features apply`")
+    if config.kind == "embedded" and not config.root.exists():
+        raise unapplied
+    try:
+        policy = OnlineFeatures(config).policy(args.target)
+    except FeastObjectNotFoundException:
+        raise unapplied from None
+    if policy is None:
+        raise FlywheelError(f"no version of policy {args.target} is in force")
+    _emit(args, asdict(policy), f"{policy.policy_id} v{policy.version} ({policy.intent}) in force since "
+          f"{policy.effective_at.isoformat()}, by {policy.author}\nfacts: {json.dumps(policy.facts)}\n"
+          + "\n".join(f"{locale}: {text}" for locale, text in policy.text.items()))
 
 
 # --- benchmarks -------------------------------------------------------------------------------------------
@@ -251,13 +294,41 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+# --- serving ----------------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from serving.app import run_serve
+
+    overrides = {k: v for k, v in (("serve_port", args.port), ("serve_host", args.host)) if v is not None}
+    run_serve(_settings().model_copy(update=overrides))
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    from serving.promotion import promote
+
+    _log_progress()
+    result = promote(_settings(), args.adapter, canary=not args.no_canary, force=args.force)
+    lines = [f"{args.adapter} is {result.state} (champion before: {result.champion_before})"]
+    lines += [f"  {g['gate']:<7} {g['verdict']:<5} {g['detail']}" for g in result.gates]
+    lines += [f"  drift report: {result.drift_report}"] if result.drift_report else []
+    _emit(args, result.model_dump(mode="json"), "\n".join(lines))
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    from serving.promotion import roll_back
+
+    record = roll_back(_settings(), args.reason)
+    _emit(args, record.model_dump(mode="json"), f"rolled back: {record.name} is the champion again")
+
+
 # --- the demo ---------------------------------------------------------------------------------------------
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from infra.demo import run_demo
+    from infra.demo import DemoPlan, run_demo
 
-    run_demo(_settings(), out=args.out, dialogs=args.dialogs, seed=args.seed)
+    run_demo(_settings(), out=args.out, plan=DemoPlan(seed=args.seed))
 
 
 def _positive_int(text: str) -> int:
@@ -357,16 +428,35 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--out", type=Path, help="train: where to write the model directory")
     intents.add_argument("--model", type=Path, help="eval: the model directory")
 
+    policy = command("policy", cmd_policy, "the policy team's rule changes: check a policy file, sign and publish "
+                     "it to the policy topic, or show the version in force")
+    policy.add_argument("action", choices=["publish", "check", "show"])
+    policy.add_argument("target", metavar="FILE_OR_ID",
+                        help="publish, check: a JSON or YAML policy file; show: a policy id")
+
     bench = command("bench", cmd_bench, "run a benchmark and write its JSON result", json_flag=False)
     bench.add_argument("name", choices=BENCHMARKS, help="what to measure")
     bench.add_argument("--json", dest="json_file", type=Path, required=True, metavar="FILE",
                        help="where to write the result")
 
-    demo = command("demo", cmd_demo, "bring the stack up, stream traffic through it, print a live summary",
+    serve = command("serve", cmd_serve, "run the chat API (Ray Serve, OpenAI-compatible) in the foreground until "
+                    "Ctrl-C", json_flag=False)
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default FLYWHEEL_SERVE_PORT, 8000)")
+    serve.add_argument("--host", default=None, help="bind address (default FLYWHEEL_SERVE_HOST, 127.0.0.1)")
+
+    promote = command("promote", cmd_promote, "take a candidate adapter through the gates (offline A/B, drift, "
+                      "canary) and make it the champion if it passes")
+    promote.add_argument("adapter", metavar="ADAPTER", help="a candidate's registry name")
+    promote.add_argument("--no-canary", action="store_true", help="promote after the offline gates (no live scores)")
+    promote.add_argument("--force", action="store_true", help="skip the gates (recorded as forced)")
+    rollback = command("rollback", cmd_rollback, "reject the champion and restore the previous one")
+    rollback.add_argument("--reason", default="rolled back by the operator", help="kept in the registry history")
+
+    demo = command("demo", cmd_demo, "the whole flywheel on the embedded defaults: traffic through the served "
+                   "model, a policy change, the weekly refresh, gates, hot swap; writes OUT/report.html",
                    json_flag=False)
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where the demo writes its report")
-    demo.add_argument("--dialogs", type=_positive_int, default=2000)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--seed", type=int, default=7, help="the simulated shop and its customers")
     return parser
 
 

@@ -114,6 +114,43 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of the adapter registry (production: PostgreSQL); unset: SQLite in data_dir"
     )
 
+    # --- serving ------------------------------------------------------------------------------------------
+    serve_host: str = Field("127.0.0.1", description="address the Ray Serve HTTP proxy binds")
+    serve_port: int = Field(8000, ge=1, le=65535, description="port of the chat API")
+    serve_replicas: int = Field(1, ge=1, description="model replicas (each loads the base and its adapters)")
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token of the admin endpoints (promote, rollback, canary); unset disables them"
+    )
+    canary_share: float = Field(0.2, ge=0, le=1, description="share of conversations a new canary answers")
+    generate_timeout_s: float = Field(5.0, gt=0, description="a model answer slower than this gets the FAQ fallback")
+    max_new_tokens: int = Field(64, ge=1, le=4096, description="the most tokens one answer may have")
+    max_answer_chars: int = Field(400, ge=20, description="answers are cut at a sentence end within this length")
+    max_request_chars: int = Field(4000, ge=100, description="longest customer message accepted (413 beyond)")
+    max_messages: int = Field(64, ge=1, description="most messages one chat request may carry")
+    handoff_after_turns: int = Field(3, ge=1, description="customer turns without resolution before a human takes over")
+    cache_size: int = Field(10_000, ge=0, description="answers kept in the response cache (0: no cache)")
+    cache_ttl_s: float = Field(3600, gt=0, description="how long a cached answer may be served")
+    sensitive_words: tuple[str, ...] = Field((), description="JSON list of words masked in every answer")
+    faq_intents: tuple[str, ...] = Field(
+        (), description="JSON list of simple intents the intent tier answers from the knowledge base, without the model"
+    )
+    faq_min_confidence: float = Field(0.8, ge=0, le=1, description="intent confidence the FAQ tier needs")
+    route_min_confidence: float = Field(0.3, ge=0, le=1, description="intent confidence needed to ground an answer")
+    canonical_questions: bool = Field(
+        True, description="ask the model the closest published example question instead of the customer's words"
+    )
+    seed_policies: bool = Field(
+        True, description="serve the simulated shop's day-one rules until published versions replace them"
+    )
+    registry_poll_s: float = Field(0.5, gt=0, description="how often replicas read the registry and policy log")
+    gate_tolerance: float = Field(0.05, ge=0, le=1, description="largest per-intent accuracy drop the A/B gate allows")
+    drift_threshold: float = Field(0.6, gt=0.5, le=1, description="domain-classifier AUC above which text drifted")
+    drift_window_s: float = Field(7 * 24 * 3600, gt=0, description="how far back the drift gate reads live traffic")
+    canary_min_scores: int = Field(100, ge=2, description="scored conversations each side needs before the canary passes")
+    canary_margin: float = Field(0.5, ge=0, description="NPS points the canary may trail the champion by")
+    canary_timeout_s: float = Field(3600, gt=0, description="how long the canary gate waits for a verdict")
+    auto_promote: bool = Field(False, description="the scheduled refresh runs the gates and promotes on its own")
+
     # --- thresholds and policy ----------------------------------------------------------------------------
     nps_threshold: int = Field(6, ge=0, le=10, description="dialogs scored at most this are routed to retraining")
     known_intents: tuple[str, ...] | None = Field(

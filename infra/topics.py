@@ -86,3 +86,26 @@ def end_offset(consumer: Consumer, topic: str, partition: int, timeout_s: float 
             raise FlywheelError(f"reading the end of {topic}[{partition}]: {msg.error().str()}")
     finally:
         consumer.unassign()
+
+
+def read_all(conf: dict[str, str], topic: str, partitions: int, timeout_s: float = 10.0) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) of ``topic`` from offset 0 to each partition's end (the end the fetch reports, not
+    Tansu's undercounted watermark); ``assign`` avoids a consumer-group join."""
+    consumer = Consumer({**conf, "group.id": "flywheel-reader", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    messages, open_partitions = [], set(range(partitions))
+    try:
+        while open_partitions:
+            msg = consumer.poll(timeout_s)
+            if msg is None:
+                raise FlywheelError(f"no answer reading {topic} within {timeout_s:.0f} s")
+            if msg.error() is not None:
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    raise FlywheelError(f"reading {topic}: {msg.error().str()}")
+                open_partitions.discard(msg.partition())
+                continue
+            messages.append((msg.key(), msg.value()))
+    finally:
+        consumer.close()
+    return messages

@@ -1,8 +1,9 @@
-"""Stream-worker processes of the local stack: `flywheel worker` started the way a user starts it.
+"""Processes of the local stack, started the way a user starts them: `flywheel worker` and `flywheel serve`.
 
 Used by `flywheel up` (detached workers it records and `down` stops), by the demo and benchmarks and by the
-integration tests (attached workers that die with their parent). Readiness is the worker's own log line
-"assigned partitions": it owns partitions and its tables are recovered.
+integration tests (attached processes that die with their parent). Readiness is the process's own log line:
+for a stream worker "assigned partitions" (it owns partitions and its tables are recovered), for the chat API
+``serving.app.READY_LINE``.
 """
 
 from __future__ import annotations
@@ -27,25 +28,32 @@ def flywheel_executable() -> str:
     return str(Path(sys.executable).with_name("flywheel"))
 
 
-def start_worker(settings: Settings, log: Path, web_port: int, attached: bool = True) -> subprocess.Popen:
-    """Start one `flywheel worker` running with ``settings`` (its explicit fields passed as FLYWHEEL_* variables)."""
+def start_flywheel(args: list[str], settings: Settings, log: Path, attached: bool = True) -> subprocess.Popen:
+    """Start ``flywheel ARGS`` running with ``settings`` (its explicit fields passed as FLYWHEEL_* variables),
+    its output in a fresh ``log`` (readiness is read from it). An attached process dies with its parent."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:  # a fresh log per start: readiness is read from it
+    with open(log, "wb") as out:
         return subprocess.Popen(
-            [flywheel_executable(), "worker", "--web-port", str(web_port)],
+            [flywheel_executable(), *args],
             env={**os.environ, **settings.as_env()}, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent if attached else None, start_new_session=not attached)
 
 
-def wait_ready(process: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> float:
-    """Block until the worker owns partitions; return the seconds it took. A worker that exits first, or
-    takes longer than ``timeout_s``, is an error naming its log."""
+def start_worker(settings: Settings, log: Path, web_port: int, attached: bool = True) -> subprocess.Popen:
+    """Start one `flywheel worker` running with ``settings``."""
+    return start_flywheel(["worker", "--web-port", str(web_port)], settings, log, attached)
+
+
+def wait_ready(process: subprocess.Popen, log: Path, timeout_s: float = 120.0, ready_line: str = READY_LINE,
+               what: str = "stream worker") -> float:
+    """Block until ``ready_line`` is in the process's log (for a worker: it owns partitions); return the seconds
+    it took. A process that exits first, or takes longer than ``timeout_s``, is an error naming its log."""
     started = time.monotonic()
-    while READY_LINE not in log.read_text(errors="replace"):
+    while ready_line not in log.read_text(errors="replace"):
         if process.poll() is not None:
-            raise FlywheelError(f"stream worker exited with status {process.returncode}; see {log}")
+            raise FlywheelError(f"{what} exited with status {process.returncode}; see {log}")
         if time.monotonic() - started > timeout_s:
-            raise FlywheelError(f"stream worker not ready after {timeout_s:.0f} s; see {log}")
+            raise FlywheelError(f"{what} not ready after {timeout_s:.0f} s; see {log}")
         time.sleep(0.2)
     return time.monotonic() - started
 

@@ -63,6 +63,7 @@ class CaseResult(BaseModel):
     grounded: bool
     correct: bool
     rouge_l: float
+    answer: str  # the model's greedy answer (the drift gate compares two models' answers)
 
 
 class EvalReport(BaseModel):
@@ -129,7 +130,7 @@ def evaluate(model: Any, tokenizer: Any, world: World, *, name: str, pii_questio
 def _judge(case: EvalCase, answer: str, world: World) -> CaseResult:
     return CaseResult(case_id=case.case_id, intent=case.policy.intent, locale=case.locale, grounded=case.grounded,
                       correct=states_policy(case.policy, answer),
-                      rouge_l=rouge_l(answer, case.reference, case.locale))
+                      rouge_l=rouge_l(answer, case.reference, case.locale), answer=answer)
 
 
 def _mean(values: Sequence[float]) -> float:

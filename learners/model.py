@@ -89,7 +89,7 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_toke
 
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     replies: dict[int, str] = {}
-    stop = _eos_ids(model, tokenizer)
+    stop = eos_ids(model, tokenizer)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
@@ -102,7 +102,7 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_toke
     return [replies[i] for i in range(len(prompts))]
 
 
-def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+def eos_ids(model: Any, tokenizer: Any) -> list[int]:
     """Every id that ends a reply: the tokenizer's eos and those of the model's generation config."""
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     ids = configured if isinstance(configured, list) else [configured]

@@ -9,6 +9,7 @@ metrics and announced on the model-events topic; promotion is the gates' decisio
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -52,7 +53,7 @@ def run_refresh(settings: Settings, *, now: datetime | None = None, seed: int = 
                             seed=seed)
     report = evaluate_adapter(settings, base, outcome.adapter_dir, name)
     record = Registry.open(settings).register(
-        name, outcome.adapter_dir, lineage=lineage(settings, base, snapshot.name),
+        name, outcome.adapter_dir.resolve(), lineage=lineage(settings, base, snapshot.name),
         metrics={"train": outcome.metrics, "evaluation": report.summary()})
     return RefreshResult(adapter=name, state=record.state, snapshot=snapshot.name, base_model=base,
                          examples=len(examples), train=outcome.metrics, evaluation=report.summary(),
@@ -60,8 +61,9 @@ def run_refresh(settings: Settings, *, now: datetime | None = None, seed: int = 
 
 
 def next_snapshot(settings: Settings, now: datetime, seed: int) -> Any:
-    """The base snapshot on the first run, else the previous snapshot refreshed with the data since its
-    window ended (or, for the base snapshot, since it was made)."""
+    """The base snapshot on the first run, else the previous snapshot refreshed with the data since its window
+    ended. A base snapshot came from the corpus and read none of the feature store, so the refresh after it
+    reads everything the store holds up to ``now``."""
     from learners.corpus import world_corpus
     from learners.dataset import build_base_snapshot, latest_snapshot, refresh_snapshot
     from simulator.world import World
@@ -70,7 +72,7 @@ def next_snapshot(settings: Settings, now: datetime, seed: int) -> Any:
     if previous is None:
         return build_base_snapshot(settings, world_corpus(World.create(settings.world_seed)))
     window = previous.manifest.get("window")
-    start = datetime.fromisoformat(window["end"] if window else previous.manifest["created"])
+    start = datetime.fromisoformat(window["end"]) if window else datetime(1970, 1, 1, tzinfo=UTC)
     if start >= now:
         raise FlywheelError(f"snapshot {previous.name} already covers the data up to {start.isoformat()}")
     return refresh_snapshot(settings, previous, start, now, seed=seed)
@@ -88,30 +90,50 @@ def renewed_flags(settings: Settings, snapshot: Any, examples: list[Any]) -> lis
 
 
 def evaluate_adapter(settings: Settings, base: str, adapter_dir: Path | None, name: str) -> Any:
-    """The evaluation of ``base`` (+ the adapter in ``adapter_dir``) on the rules in force now."""
+    """The evaluation of ``base`` (+ the adapter in ``adapter_dir``) on the rules in force now.
+
+    It is kept in ``data_dir/reports/<name>/evaluation.json`` and reused while the rules in force and the base
+    model are the ones it was made on: adapters are immutable, so the same model on the same rules answers the
+    same (greedy decoding), and the promotion gates need not ask again what the refresh just asked.
+    """
     import torch
 
-    from learners.evaluate import evaluate, world_in_force
+    from learners.evaluate import EvalReport, evaluate, world_in_force
 
+    world = world_in_force(settings)
+    cache = settings.data_dir / "reports" / name / "evaluation.json"
+    versions = {p.intent: p.version for p in world.policies.values()}
+    if cache.is_file():
+        cached = json.loads(cache.read_text())
+        if cached.get("base_model") == base and cached["report"]["world_policies"] == versions:
+            return EvalReport.model_validate(cached["report"])
     torch.set_num_threads(settings.torch_threads)
     model, tokenizer = load_with_adapter(base, adapter_dir)
-    return evaluate(model, tokenizer, world_in_force(settings), name=name)
+    report = evaluate(model, tokenizer, world, name=name)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"base_model": base, "report": report.model_dump(mode="json")}, ensure_ascii=False))
+    return report
 
 
 def load_with_adapter(base: str, adapter_dir: Path | None) -> tuple[Any, Any]:
     """The base model with the adapter merged in (merged weights generate as fast as the plain model)."""
-    from peft import PeftModel
-
     from learners.model import load_model
 
     model, tokenizer = load_model(base)
-    if adapter_dir is None:
-        return model, tokenizer
+    return (model if adapter_dir is None else merge_adapter(model, adapter_dir)), tokenizer
+
+
+def merge_adapter(model: Any, adapter_dir: Path) -> Any:
+    """``model`` with the LoRA adapter in ``adapter_dir`` merged into its weights (``model`` is consumed); an
+    adapter that cannot be read or does not fit the model is one ``FlywheelError`` line."""
+    from peft import PeftModel
+
     try:
         merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise FlywheelError(f"cannot load adapter {adapter_dir}: {str(exc).splitlines()[0]}") from None
-    return merged.eval(), tokenizer
+    except Exception as exc:  # noqa: BLE001 - a bad file fails in many types (OSError, SafetensorError, ...)
+        raise FlywheelError(f"cannot load adapter {adapter_dir}: {(str(exc) or type(exc).__name__).splitlines()[0]}") \
+            from None
+    return merged.eval()
 
 
 def lineage(settings: Settings, base: str, snapshot: str) -> dict[str, Any]:
@@ -139,19 +161,13 @@ def model_digest(base: str) -> str | None:
 
 
 def announce_candidate(settings: Settings, record: AdapterRecord) -> bool:
-    """Tell serving (``cs.model-events``) that a candidate exists; False when no broker is reachable, which
-    does not undo the build: the registry is the truth, the event is the notification."""
+    """Tell serving (``cs.model-events``) that a candidate exists; False when no broker is reachable."""
     from streams.events import ModelEvent
-    from streams.publish import publish
+    from streams.publish import announce
 
     evaluation = record.metrics.get("evaluation", {})
     event = ModelEvent(subject=record.name, action="candidate_built",
                        metrics={k: float(evaluation[k]) for k in ("policy_accuracy", "knowledge_accuracy")
                                 if evaluation.get(k) is not None},
                        detail=f"snapshot {record.lineage['snapshot']}")
-    try:
-        publish(settings, "model_events", [event])
-    except FlywheelError as exc:
-        log.warning("candidate %s not announced: %s", record.name, exc)
-        return False
-    return True
+    return announce(settings, [event])

@@ -53,6 +53,12 @@ HISTORY = sa.Table(
     sa.Column("to_state", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )
+ROUTING = sa.Table(
+    "routing", _META,  # how serving splits traffic: one row per setting (today only the canary's share)
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+)
+CANARY_SHARE = "canary_share"
 
 
 class AdapterRecord(BaseModel):
@@ -68,10 +74,20 @@ class AdapterRecord(BaseModel):
     metrics: dict[str, Any]
 
 
+class Routing(BaseModel):
+    """What serving should answer with: the champion (None: the base model), the canary and its share."""
+
+    model_config = ConfigDict(frozen=True)
+
+    champion: AdapterRecord | None
+    canary: AdapterRecord | None
+    canary_share: float
+
+
 def new_adapter_name(now: datetime | None = None) -> str:
     """A fresh name: sortable by build time, with random bits so two builds in one second never collide."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"lora-{stamp}-{secrets.token_hex(3)}"
+    return f"lora-{stamp}-{secrets.token_hex(5)}"
 
 
 def _record(row: sa.Row) -> AdapterRecord:
@@ -133,6 +149,24 @@ class Registry:
     def champion(self) -> AdapterRecord | None:
         found = self.list("champion")
         return found[0] if found else None
+
+    def routing(self, default_share: float) -> Routing:
+        """The champion, the canary and the canary's share (``default_share`` until one is set), read at once."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ADAPTERS).where(ADAPTERS.c.state.in_(("champion", "canary")))).all()
+            share = conn.execute(sa.select(ROUTING.c.value).where(ROUTING.c.key == CANARY_SHARE)).scalar()
+        held = {row.state: _record(row) for row in rows}
+        return Routing(champion=held.get("champion"), canary=held.get("canary"),
+                       canary_share=default_share if share is None else share)
+
+    def set_canary_share(self, share: float) -> None:
+        """Send ``share`` of conversations to the canary (0 stops it answering without demoting it)."""
+        if not 0.0 <= share <= 1.0:
+            raise FlywheelError(f"a canary share is between 0 and 1, not {share}")
+        with self._tx() as conn:
+            updated = conn.execute(ROUTING.update().where(ROUTING.c.key == CANARY_SHARE).values(value=share))
+            if updated.rowcount == 0:
+                conn.execute(ROUTING.insert().values(key=CANARY_SHARE, value=share))
 
     def history(self, name: str | None = None) -> list[dict[str, Any]]:
         """State changes, oldest first: who became what, when and why."""

@@ -104,7 +104,8 @@ def _policy_consumer(settings: Settings, bootstrap: str | None) -> Any:
 
 
 def run_scheduled(settings: Settings) -> None:
-    """``flywheel retrain --schedule``: refresh on the cron and after policy changes until interrupted."""
+    """``flywheel retrain --schedule``: refresh on the cron and after policy changes until interrupted; with
+    ``FLYWHEEL_AUTO_PROMOTE`` each new adapter goes through the gates and is promoted if it passes them."""
     from infra.stack import bootstrap_servers
     from learners.refresh import run_refresh
 
@@ -112,5 +113,10 @@ def run_scheduled(settings: Settings) -> None:
         result = run_refresh(settings, progress=False)
         log.info("refresh (%s) built %s: policy accuracy %.3f", reason, result.adapter,
                  result.evaluation["policy_accuracy"])
+        if settings.auto_promote:  # the gates decide; a refused candidate leaves the champion serving
+            from serving.promotion import promote
+
+            outcome = promote(settings, result.adapter)
+            log.info("%s is %s after its gates", result.adapter, outcome.state)
 
     Scheduler(settings, refresh, bootstrap=bootstrap_servers(settings)).run()

@@ -105,18 +105,28 @@ def adapters_dir(settings: Settings) -> Path:
 
 def ray_session(settings: Settings) -> bool:
     """Connect to the configured Ray cluster, or start a local one; True when this call started it (and the
-    caller shuts it down). The dashboard is on because Ray Train's state API needs it."""
+    caller shuts it down). The dashboard is on because Ray Train's state API needs it.
+
+    A local cluster gets its GCS port chosen here and its actors get that address as ``RAY_ADDRESS``: Ray
+    Train's placement-group cleaner looks its cluster up by scanning the machine, and beside another local
+    cluster (``flywheel serve``'s) it found two, raised and left its monitor thread dead."""
     import ray
 
     if ray.is_initialized():
         return False
     if settings.ray_address:
         ray.init(address=settings.ray_address, log_to_driver=True)
-    else:
-        from infra.broker import free_port
+        return True
+    from infra.broker import free_port
 
+    gcs_port = free_port()
+    os.environ["RAY_GCS_SERVER_PORT"] = str(gcs_port)  # read once, by the head node ray.init starts
+    try:
         ray.init(include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=free_port(),
-                 num_cpus=settings.train_workers * settings.train_cpus_per_worker, configure_logging=False)
+                 num_cpus=settings.train_workers * settings.train_cpus_per_worker, configure_logging=False,
+                 runtime_env={"env_vars": {"RAY_ADDRESS": f"127.0.0.1:{gcs_port}"}})
+    finally:
+        del os.environ["RAY_GCS_SERVER_PORT"]
     return True
 
 

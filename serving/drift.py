@@ -50,17 +50,21 @@ def drift_gate(reference_inputs: Sequence[str], live_inputs: Sequence[str], cham
 
     ``champion_answers`` and ``candidate_answers`` are the two models' answers to the same questions, in the
     same order. All texts must be anonymized: the report embeds examples of them. With fewer than ``min_rows``
-    rows on a side the classifier's AUC is noise, so the gate fails without judging (and writes no report).
+    rows on a side the classifier's AUC is noise: too few answers fail the gate without judging (and write no
+    report); too few live inputs (a deployment with no traffic yet) skip the input comparison, which the
+    metrics and the detail say.
     """
     if len(champion_answers) != len(candidate_answers):
         raise ValueError("champion and candidate must answer the same questions")
     sizes = {"reference_rows": len(reference_inputs), "live_rows": len(live_inputs),
              "answer_rows": len(candidate_answers)}
     metrics = {name: float(size) for name, size in sizes.items()} | {"threshold": threshold}
-    if min(sizes.values()) < min_rows:
-        return GateResult("drift", "fail", metrics, f"too few rows to judge drift (< {min_rows} on a side)")
+    if sizes["answer_rows"] < min_rows:
+        return GateResult("drift", "fail", metrics, f"too few rows to judge drift (< {min_rows} answers)")
+    columns = COLUMNS if min(sizes["reference_rows"], sizes["live_rows"]) >= min_rows else ("answer",)
+    metrics["input_skipped"] = float("input" not in columns)
     scores = run_drift_report(reference_inputs, live_inputs, champion_answers, candidate_answers, report_path,
-                              threshold=threshold)
+                              threshold=threshold, columns=columns)
     for column, score in scores.items():
         metrics[f"{column}_drift_score"] = score
         metrics[f"{column}_drifted"] = float(score > threshold)
@@ -68,13 +72,14 @@ def drift_gate(reference_inputs: Sequence[str], live_inputs: Sequence[str], cham
 
 
 def run_drift_report(reference_inputs: Sequence[str], live_inputs: Sequence[str], champion_answers: Sequence[str],
-                     candidate_answers: Sequence[str], report_path: Path, *, threshold: float) -> dict[str, float]:
+                     candidate_answers: Sequence[str], report_path: Path, *, threshold: float,
+                     columns: Sequence[str] = COLUMNS) -> dict[str, float]:
     """Run the Evidently report (reference = training inputs + champion answers, current = live inputs +
-    candidate answers), save its HTML and return the drift score per column (``input``, ``answer``)."""
+    candidate answers) on ``columns``, save its HTML and return the drift score per column."""
     from evidently import Report
     from evidently.metrics import ValueDrift
 
-    report = Report([ValueDrift(column=column, method=METHOD, threshold=threshold) for column in COLUMNS])
+    report = Report([ValueDrift(column=column, method=METHOD, threshold=threshold) for column in columns])
     reference = _dataset(reference_inputs, champion_answers)
     current = _dataset(live_inputs, candidate_answers)
     with warnings.catch_warnings():  # Evidently's SGDClassifier stops at max_iter=50; the AUC is still usable
@@ -109,11 +114,12 @@ def _scores(snapshot: dict[str, Any]) -> dict[str, float]:
 
 def _verdict(metrics: dict[str, float], threshold: float) -> GateResult:
     """Input drift blocks first (the offline evidence no longer describes live traffic), then answer drift."""
-    inputs, answers = metrics["input_drift_score"], metrics["answer_drift_score"]
-    if inputs > threshold:
+    inputs, answers = metrics.get("input_drift_score"), metrics["answer_drift_score"]
+    if inputs is not None and inputs > threshold:
         return GateResult("drift", "fail", metrics,
                           f"live inputs drifted from the training reference (AUC {inputs:.3f} > {threshold})")
     if answers > threshold:
         return GateResult("drift", "fail", metrics,
                           f"candidate answers drifted from the champion's (AUC {answers:.3f} > {threshold})")
-    return GateResult("drift", "pass", metrics, f"no drift: inputs AUC {inputs:.3f}, answers AUC {answers:.3f}")
+    seen = "no live traffic to compare yet" if inputs is None else f"inputs AUC {inputs:.3f}"
+    return GateResult("drift", "pass", metrics, f"no drift: {seen}, answers AUC {answers:.3f}")

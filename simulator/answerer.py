@@ -23,11 +23,13 @@ _DONT_KNOW: dict[Locale, str] = {
 
 @dataclass(frozen=True)
 class Question:
-    """What the bot is asked. ``intent`` is the ground truth: an oracle may use it, a model must not."""
+    """What the bot is asked. ``intent`` is the ground truth: an oracle may use it, a model must not. The
+    conversation id lets a served model keep a conversation on one adapter (the canary split)."""
 
     text: str
     locale: Locale
     intent: str
+    conversation_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,20 @@ from simulator.world import LocaleMode
 _DEFAULT_CHANGE = {"rule": "return_window", "new_service": NEW_SERVICES[0].intent}
 
 
+class PolicyChange(BaseModel):
+    """A policy change the policy team publishes before conversation ``at``: a changed rule, or a new service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: int = Field(ge=0)
+    kind: Literal["rule", "new_service"] = "rule"
+    intent: str | None = Field(None, description="default: return_window for a rule, trade_in for a service")
+
+    @property
+    def changed_intent(self) -> str:
+        return self.intent or _DEFAULT_CHANGE[self.kind]
+
+
 class SimulateOptions(BaseModel):
     """Options of ``flywheel simulate``. ``start`` is required: the simulated clock never reads the wall
     clock, so the caller decides when the traffic happens (same seed and start, same events)."""
@@ -31,6 +45,7 @@ class SimulateOptions(BaseModel):
     change: Literal["rule", "new_service"] = Field("rule", description="the kind of policy change")
     change_intent: str | None = Field(None, description="the rule changed or the service launched; "
                                                         "default return_window / trade_in")
+    more_changes: tuple[PolicyChange, ...] = Field((), description="further changes, after the one above")
     new_service_share: float = Field(0.3, ge=0.0, le=1.0, description="customers asking about a launched service")
 
     error_rate: float = Field(0.1, ge=0.0, le=1.0, description="share of questions the oracle answers wrongly")
@@ -48,16 +63,25 @@ class SimulateOptions(BaseModel):
     def changed_intent(self) -> str:
         return self.change_intent or _DEFAULT_CHANGE[self.change]
 
+    def changes(self) -> tuple[PolicyChange, ...]:
+        """Every change of the run in publishing order: ``policy_change_at``'s, then ``more_changes``."""
+        first = () if self.policy_change_at is None else (
+            PolicyChange(at=self.policy_change_at, kind=self.change, intent=self.change_intent),)
+        return tuple(sorted(first + self.more_changes, key=lambda c: c.at))
+
     @model_validator(mode="after")
-    def _change_fits(self) -> Self:
-        if self.policy_change_at is None:
-            return self
-        if self.source != "world":
+    def _changes_fit(self) -> Self:
+        changes = self.changes()
+        if changes and self.source != "world":
             raise ValueError("policy changes need source 'world': banking77 has no policies")
-        if self.policy_change_at >= self.dialogs:
-            raise ValueError(f"policy_change_at ({self.policy_change_at}) must be below dialogs ({self.dialogs})")
-        known = SERVICES if self.change == "rule" else NEW_SERVICES
-        if self.changed_intent not in {spec.intent for spec in known}:
-            names = ", ".join(spec.intent for spec in known)
-            raise ValueError(f"change_intent for a {self.change} change must be one of: {names}")
+        for change in changes:
+            if change.at >= self.dialogs:
+                raise ValueError(f"a policy change at {change.at} must come before dialog {self.dialogs}")
+            known = SERVICES if change.kind == "rule" else NEW_SERVICES
+            if change.changed_intent not in {spec.intent for spec in known}:
+                names = ", ".join(spec.intent for spec in known)
+                raise ValueError(f"change_intent for a {change.kind} change must be one of: {names}")
+        launched = [c.changed_intent for c in changes if c.kind == "new_service"]
+        if len(set(launched)) != len(launched):
+            raise ValueError("a service can be launched once")
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from functools import partial
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -83,26 +84,52 @@ def _produce(producer: Producer, topic: str, event: SimEvent, deliveries: _Deliv
     producer.poll(0)
 
 
+class Publisher:
+    """Publishes simulated events to the broker, in one go or in stretches: the closed-loop demo pauses its
+    traffic while the weekly refresh runs and resumes the same run afterwards."""
+
+    def __init__(self, settings: Settings, bootstrap: str, rate_per_s: float | None = None):
+        self.topics = {role: settings.topics[role] for role in ROLES}
+        self.producer = Producer({**producer_config(settings, bootstrap), "linger.ms": 20,
+                                  "message.timeout.ms": int(_DELIVERY_TIMEOUT_S * 1000)})
+        self.rate_per_s, self.deliveries, self.started = rate_per_s, _Deliveries(), time.monotonic()
+
+    def send(self, events: Iterator[SimEvent], dialogs: int | None = None, progress: int | None = None) -> int:
+        """Publish from ``events`` until ``dialogs`` conversations went out (every event when None); return the
+        conversations sent. Scores not due yet stay in ``events`` for the next stretch. ``progress`` is the
+        number of conversations a progress bar counts to (None: no bar)."""
+        pace, sent = _Pace(self.producer, self.rate_per_s), 0
+        with tqdm(total=progress, unit="dialog", file=sys.stderr, disable=progress is None) as bar:
+            for event in events:
+                conversation = isinstance(event.record, Conversation)
+                if conversation:
+                    pace.wait()
+                _produce(self.producer, self.topics[_ROLE_OF[type(event.record)]], event, self.deliveries)
+                if conversation:
+                    sent += 1
+                    bar.update()
+                    if sent == dialogs:
+                        break
+        self.producer.poll(0)
+        return sent
+
+    def finish(self) -> SimulationSummary:
+        """Wait for every delivery report; the summary of what the broker acknowledged."""
+        undelivered = self.producer.flush(_DELIVERY_TIMEOUT_S + 10)
+        deliveries = self.deliveries
+        summary = deliveries.tally.summary(time.monotonic() - self.started, self.topics)
+        if deliveries.failed or undelivered:
+            raise DeliveryError(deliveries.failed + undelivered, deliveries.first_error or "flush timed out", summary)
+        return summary
+
+
 def simulate(settings: Settings, bootstrap: str, options: SimulateOptions, progress: bool = True,
              answerer: Answerer | None = None) -> SimulationSummary:
     """Publish the simulation ``options`` describe to the broker at ``bootstrap``; return what was delivered.
 
-    ``answerer`` replaces the policy oracle (later: the served model). Progress goes to stderr.
+    ``answerer`` replaces the policy oracle (the served model, in the demo). Progress goes to stderr.
     """
     source = open_source(options, settings.policy_hmac_key.get_secret_value(), answerer)
-    topics = {role: settings.topics[role] for role in ROLES}
-    producer = Producer({**producer_config(settings, bootstrap), "linger.ms": 20,
-                         "message.timeout.ms": int(_DELIVERY_TIMEOUT_S * 1000)})
-    deliveries, pace = _Deliveries(), _Pace(producer, options.rate_per_s)
-    started = time.monotonic()
-    with tqdm(total=source.dialogs, unit="dialog", file=sys.stderr, disable=not progress) as bar:
-        for event in source.events():
-            if isinstance(event.record, Conversation):
-                pace.wait()
-                bar.update()
-            _produce(producer, topics[_ROLE_OF[type(event.record)]], event, deliveries)
-        undelivered = producer.flush(_DELIVERY_TIMEOUT_S + 10)
-    summary = deliveries.tally.summary(time.monotonic() - started, topics)
-    if deliveries.failed or undelivered:
-        raise DeliveryError(deliveries.failed + undelivered, deliveries.first_error or "flush timed out", summary)
-    return summary
+    publisher = Publisher(settings, bootstrap, options.rate_per_s)
+    publisher.send(source.events(), progress=source.dialogs if progress else None)
+    return publisher.finish()

@@ -42,34 +42,39 @@ _NOTED: dict[Locale, str] = {"zh": "好的，已为您登记，祝您生活愉�
 
 @dataclass(frozen=True)
 class Change:
-    """A policy change published at dialog ``at``: a changed rule, or a service it ``launches``."""
+    """A policy change published at dialog ``at``: a changed rule, or a service it ``launches``; ``world`` is the
+    world in force from then on."""
 
     at: int
     policy: Policy
     launches: bool
+    world: World
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """The worlds a run goes through: ``initial`` until the change, ``final`` from then on."""
+    """The worlds a run goes through: ``initial``, then the world after each change in turn."""
 
     initial: World
-    final: World
-    change: Change | None = None
+    changes: tuple[Change, ...] = ()
 
     @classmethod
     def of(cls, options: SimulateOptions) -> Scenario:
-        initial = World.create(options.seed)
-        if options.policy_change_at is None:
-            return cls(initial, initial)
-        intent, launches = options.changed_intent, options.change == "new_service"
-        final = initial.with_new_service(intent) if launches else initial.with_rule_change(intent)
-        return cls(initial, final, Change(options.policy_change_at, final.policies[intent], launches))
+        world, changes = World.create(options.seed), []
+        for spec in options.changes():
+            intent, launches = spec.changed_intent, spec.kind == "new_service"
+            world = world.with_new_service(intent) if launches else world.with_rule_change(intent)
+            changes.append(Change(spec.at, world.policies[intent], launches, world))
+        return cls(World.create(options.seed), tuple(changes))
 
     @property
-    def launched(self) -> str | None:
-        """The intent of the service the change launches, if it launches one."""
-        return self.change.policy.intent if self.change and self.change.launches else None
+    def final(self) -> World:
+        return self.changes[-1].world if self.changes else self.initial
+
+    @property
+    def launched(self) -> tuple[str, ...]:
+        """The intents of the services the run launches."""
+        return tuple(c.policy.intent for c in self.changes if c.launches)
 
 
 @dataclass
@@ -109,6 +114,7 @@ class _Run:
         options, seed = traffic.options, traffic.options.seed
         self.options, self.scenario, self.policy_key = options, traffic.scenario, traffic.policy_key
         self.world = traffic.scenario.initial
+        self.pending = list(traffic.scenario.changes)
         self.rng = random.Random(f"{seed}:dialogs")
         self.customers = Customers(f"{seed}:customers")
         self.surveys = Surveys(f"{seed}:surveys", options.response_rate, options.early_score_share)
@@ -121,15 +127,15 @@ class _Run:
         return self.timeline.play(self.options.dialogs, self._dialog)
 
     def _dialog(self, index: int) -> None:
-        change = self.scenario.change
-        if change and index == change.at:
-            self._publish(change.policy)
+        while self.pending and self.pending[0].at == index:
+            self._publish(self.pending.pop(0))
         options, rng = self.options, self.rng
         locale, intent = pick_locale(rng, options.locale), self._intent()
         customer = self.customers.draw(locale) if rng.random() < options.pii_share else None
         asked = message(rng.choice(self.world.questions(intent, locale)), locale, rng, customer,
                         order=rng.random() < options.order_share)
-        answer = self.answerer.answer(Question(asked.text, locale, intent))
+        conversation_id = self.timeline.conversation_id()
+        answer = self.answerer.answer(Question(asked.text, locale, intent, conversation_id))
         policy = self.world.policies[intent]
 
         transcript = _Transcript(self.timeline, self.timeline.now_s)
@@ -144,7 +150,7 @@ class _Run:
                 transcript.say("agent", _NOTED[locale], rng.uniform(2.0, 10.0))
         conversation = Conversation(
             event_id=self.timeline.event_id(), event_time=transcript.turns[-1].at,
-            conversation_id=self.timeline.conversation_id(), locale=locale, channel=rng.choice(_CHANNELS[locale]),
+            conversation_id=conversation_id, locale=locale, channel=rng.choice(_CHANNELS[locale]),
             turns=transcript.turns, adapter_version=answer.adapter_version, intent=intent,
             policy_id=answer.policy_id, policy_version=answer.policy_version,
             resolved=outcome != "wrong", handed_off=outcome == "handed_off",
@@ -173,16 +179,15 @@ class _Run:
         """What the next customer asks about: a launched service for a share of them, otherwise the
         policies in force weighted by how often customers ask about each."""
         launched = self.scenario.launched
-        if launched is not None and launched in self.world.policies:
-            if self.rng.random() < self.options.new_service_share:
-                return launched
-        asked = [p for p in self.world.policies.values() if p.intent != launched]
+        live = [intent for intent in launched if intent in self.world.policies]
+        if live and self.rng.random() < self.options.new_service_share:
+            return live[0] if len(live) == 1 else self.rng.choice(live)
+        asked = [p for p in self.world.policies.values() if p.intent not in launched]
         return self.rng.choices(asked, weights=[p.spec.weight for p in asked])[0].intent
 
-    def _publish(self, policy: Policy) -> None:
-        """The policy team publishes ``policy``; it is in force from this moment."""
-        self.world = self.scenario.final
-        update = policy_update_event(policy, key=self.policy_key, event_id=self.timeline.event_id(),
+    def _publish(self, change: Change) -> None:
+        """The policy team publishes the change; it is in force from this moment."""
+        self.world = change.world
+        update = policy_update_event(change.policy, key=self.policy_key, event_id=self.timeline.event_id(),
                                      effective_at=self.timeline.at(self.timeline.now_s))
         self.timeline.schedule(SimEvent(update))
-

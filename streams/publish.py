@@ -31,3 +31,16 @@ def publish(settings: Settings, role: str, records: Sequence[Record], bootstrap:
     if failures or left:
         raise FlywheelError(f"{len(failures) + left} of {len(records)} events to {settings.topics[role]} were not "
                             f"delivered: {failures[0] if failures else 'flush timed out'}")
+
+
+def announce(settings: Settings, events: Sequence[Record]) -> bool:
+    """Publish model events as notifications: False (and a warning) when no broker takes them, which undoes
+    nothing, since the registry, not the topic, is the truth about adapters."""
+    import logging
+
+    try:
+        publish(settings, "model_events", events)
+    except FlywheelError as exc:
+        logging.getLogger(__name__).warning("%d model event(s) not announced: %s", len(events), exc)
+        return False
+    return True

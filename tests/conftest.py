@@ -73,8 +73,12 @@ def read_topic(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes,
 
 @pytest.fixture(scope="session")
 def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The embedded base model, bootstrapped once per session (a few CPU minutes) and shared by every test that
-    needs a real model (LoRA training, evaluation, serving); treat it as read-only."""
+    """The embedded base model, bootstrapped once per run (a few CPU minutes) and shared by every test that needs
+    a real model (LoRA training, evaluation, serving); treat it as read-only. Under ``pytest -n`` the test
+    processes share one data directory: the first builds the model under the bootstrap's lock, the others wait
+    for it and load it from the cache."""
     from learners.bootstrap import bootstrap
 
-    return bootstrap(Settings(data_dir=tmp_path_factory.mktemp("base-model")), progress=False)
+    mine = tmp_path_factory.getbasetemp()
+    root = (mine.parent if "PYTEST_XDIST_WORKER" in os.environ else mine) / "base-model"
+    return bootstrap(Settings(data_dir=root), progress=False)

@@ -68,9 +68,12 @@ class Pipeline:
         repository.destroy(store_config(self.settings))
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.5) -> None:
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.5,
+             progress: Callable[[], str] | None = None) -> None:
+    """Poll ``condition``; on timeout say what was awaited and, from ``progress``, how far it got."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+            seen = f" ({progress()})" if progress else ""
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}{seen}")
         time.sleep(every_s)

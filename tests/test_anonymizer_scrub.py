@@ -154,3 +154,4 @@ def test_measure_reports_both_throughputs_on_the_same_texts():
                      repeats=1)
     assert result["texts"] == 60
     assert result["anonymizer_texts_per_s"] > 0 and result["presidio_default_texts_per_s"] > 0
+    assert result["anonymizer_cached_texts_per_s"] > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.conftest import flywheel
@@ -11,7 +13,7 @@ def test_help_lists_the_commands():
     result = flywheel("--help")
     assert result.returncode == 0
     for command in ("up", "down", "status", "simulate", "bench", "demo", "bootstrap", "retrain", "evaluate",
-                    "adapters", "dataset", "intents"):
+                    "adapters", "dataset", "intents", "serve", "promote", "rollback", "policy"):
         assert f"    {command}" in result.stdout
 
 
@@ -20,6 +22,7 @@ def test_help_lists_the_commands():
     ["simulate", "--error-rate", "2"], ["simulate", "--start", "2026-11-02T09:00"], ["bench", "disk", "--json", "x"],
     ["bench", "broker"], ["status", "--jsn"], ["evaluate"], ["dataset", "import"], ["dataset", "drop"],
     ["intents", "train", "--csv", "x.csv"], ["intents", "eval", "--csv", "x.csv"], ["adapters", "delete"],
+    ["promote"], ["serve", "--port", "eighty"], ["rollback", "now"], ["demo", "--dialogs", "5"],
 ])
 def test_wrong_usage_is_one_line_and_exit_2(argv):
     result = flywheel(*argv)
@@ -46,6 +49,9 @@ def test_status_without_a_stack_says_how_to_start_one(tmp_path):
     (["evaluate", "lora-nonexistent"], "no adapter named lora-nonexistent"),
     (["dataset", "export"], "no snapshot to export yet"),
     (["intents", "eval", "--csv", "missing.csv", "--model", "m"], "no intent model directory at m"),
+    (["promote", "lora-nonexistent"], "no adapter named lora-nonexistent"),
+    (["rollback"], "no champion to roll back"),
+    (["features", "show"], "run `flywheel features apply`"),
 ])
 def test_learner_commands_explain_what_is_missing_in_one_line(tmp_path, argv, message):
     result = flywheel(*argv, env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
@@ -56,3 +62,12 @@ def test_learner_commands_explain_what_is_missing_in_one_line(tmp_path, argv, me
 def test_an_empty_registry_lists_no_adapters(tmp_path):
     result = flywheel("adapters", "list", "--json", env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0 and result.stdout.strip() == "[]"
+
+
+def test_serving_on_a_busy_port_is_one_line_before_anything_starts(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = flywheel("serve", "--port", str(busy.getsockname()[1]), env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1 and "cannot serve on 127.0.0.1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "features").exists()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from streams.events import Conversation, Satisfaction, Turn
-from streams.join import JoinState, expired, join
+from streams.join import JoinState, expired, first_seen, join
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -67,6 +67,7 @@ def test_scores_outside_the_window_are_not_joined():
 
 
 def test_state_expires_after_the_window():
-    state = JoinState(first_seen=T0)
-    assert not expired(state, T0 + WEEK, WEEK)
-    assert expired(state, T0 + WEEK + timedelta(seconds=1), WEEK)
+    stored = JoinState(conversation=conversation(), first_seen=T0).model_dump_json().encode()
+    assert first_seen(stored) == T0
+    assert not expired(first_seen(stored), T0 + WEEK, WEEK)
+    assert expired(first_seen(stored), T0 + WEEK + timedelta(seconds=1), WEEK)

@@ -45,7 +45,8 @@ def test_a_worker_killed_mid_stream_resumes_and_stores_every_dialog_exactly_once
 
     pipeline.start_worker()
     traffic_thread.join(60)
-    wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog after the restart")
+    wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog after the restart",
+             progress=lambda: _missing(wanted, pipeline))
     time.sleep(3)  # a replay that would double anything has had time to land
     ids = stored_ids(pipeline)
     assert len(ids) == len(set(ids)) == len(wanted)
@@ -60,7 +61,12 @@ def test_two_workers_split_the_partitions_and_store_everything_once(pipeline):
     options = SimulateOptions(dialogs=600, seed=9, start=START)
     wanted = expected_scored(options, pipeline.settings.policy_hmac_key.get_secret_value())
     simulate(pipeline.settings, pipeline.broker.bootstrap, options, progress=False)
-    wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog")
+    wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog",
+             progress=lambda: _missing(wanted, pipeline))
     ids = stored_ids(pipeline)
     assert len(ids) == len(set(ids)) == len(wanted)
     assert first.poll() is None and second.poll() is None
+
+
+def _missing(wanted: set[str], pipeline: Pipeline) -> str:
+    return f"{len(wanted - set(stored_ids(pipeline)))} of {len(wanted)} missing"

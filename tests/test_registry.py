@@ -112,3 +112,17 @@ def test_metrics_are_added_and_lineage_kept(registry: Registry, tmp_path: Path) 
 def test_unknown_adapters_are_named_in_the_error(registry: Registry) -> None:
     with pytest.raises(FlywheelError, match="no adapter named lora-missing"):
         registry.get("lora-missing")
+
+
+def test_routing_reads_the_champion_the_canary_and_its_share(registry: Registry, tmp_path: Path) -> None:
+    assert registry.routing(0.1).champion is None and registry.routing(0.1).canary_share == 0.1
+    first, second = _build(registry, tmp_path), _build(registry, tmp_path)
+    registry.promote(first)
+    registry.transition(second, "canary", "offline gates passed")
+    registry.set_canary_share(0.3)
+    routing = registry.routing(0.1)
+    assert (routing.champion.name, routing.canary.name, routing.canary_share) == (first, second, 0.3)
+    registry.set_canary_share(0.0)
+    assert registry.routing(0.1).canary_share == 0.0
+    with pytest.raises(FlywheelError, match="between 0 and 1"):
+        registry.set_canary_share(1.5)

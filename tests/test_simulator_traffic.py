@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from simulator.answerer import Answer, Question
 from simulator.customers import PERSONAL
 from simulator.facts import states_policy
-from simulator.options import SimulateOptions
+from simulator.options import PolicyChange, SimulateOptions
 from simulator.sources import events, records
 from simulator.summary import summarize
 from simulator.traffic import Scenario
@@ -52,7 +52,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes():
 _DIGEST = """
 import hashlib, sys
 from datetime import datetime
-from simulator.options import SimulateOptions
+from simulator.options import PolicyChange, SimulateOptions
 from simulator.sources import records
 opts = SimulateOptions(dialogs=300, seed=7, start=datetime.fromisoformat(sys.argv[1]), policy_change_at=100)
 print(hashlib.sha256(b"".join(r.to_bytes() for r in records(opts, "key"))).hexdigest())
@@ -161,6 +161,33 @@ def test_new_service_is_asked_about_only_after_its_launch():
     assert all(c.policy_id == "trade-in" for c in asking if not c.handed_off and c.resolved)
 
 
+def test_a_run_can_change_a_rule_and_launch_a_service_at_the_same_moment():
+    opts = options(dialogs=600, policy_change_at=200, more_changes=(PolicyChange(at=200, kind="new_service"),),
+                   error_rate=0.0)
+    conversations, _, updates = by_kind(opts)
+    assert sorted((u.intent, u.version) for u in updates) == [("return_window", 2), ("trade_in", 1)]
+    final = Scenario.of(opts).final
+    assert final.policies["return_window"].version == 2 and "trade_in" in final.policies
+    launched_at = min(u.effective_at for u in updates)
+    returns_after = [c for c in conversations if c.intent == "return_window" and c.turns[0].at >= launched_at]
+    assert returns_after and all(states_policy(final.policies["return_window"], c.turns[1].text)
+                                 for c in returns_after)
+    assert all(c.turns[0].at >= launched_at for c in conversations if c.intent == "trade_in")
+
+
+def test_the_bot_is_told_the_conversation_it_answers():
+    asked: list[Question] = []
+
+    class Recording:
+        def answer(self, question: Question) -> Answer:
+            asked.append(question)
+            return Answer("ok", "recording")
+
+    conversations = [r for r in records(options(dialogs=50), KEY, Recording()) if isinstance(r, Conversation)]
+    assert [q.conversation_id for q in asked] == [c.conversation_id for c in sorted(
+        conversations, key=lambda c: c.turns[0].at)]
+
+
 def test_stale_oracle_does_not_know_a_new_service():
     opts = options(dialogs=400, policy_change_at=100, change="new_service", error_rate=0.0, stale=True)
     asking = [c for c in by_kind(opts)[0] if c.intent == "trade_in"]
@@ -198,6 +225,8 @@ def test_summary_counts_the_stream():
     {"policy_change_at": 5, "source": "banking77"},
     {"policy_change_at": 5, "change_intent": "teleportation"},
     {"policy_change_at": 5, "change": "new_service", "change_intent": "return_window"},
+    {"more_changes": ({"at": 700},)},
+    {"more_changes": ({"at": 5, "kind": "new_service"}, {"at": 9, "kind": "new_service"})},
     {"error_rate": 1.5},
     {"rate_per_s": 0},
 ])

@@ -3,6 +3,8 @@ them with per-conversation placeholders."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from presidio_analyzer import EntityRecognizer
@@ -29,21 +31,63 @@ class AnonymizerOptions:
     repeats and a model should learn as they are."""
 
 
+CLEAN_TEXTS_CACHED = 16_384
+"""Texts remembered as clean by default; simulated traffic repeats ~70 % of its turns (bot answers, thanks)."""
+MAX_CACHED_CHARS = 512
+"""Longer texts are not remembered: they rarely repeat, and the cache stays a few megabytes at most."""
+
+
+class _CleanTexts:
+    """The texts in which the analyzer found nothing, least recently used dropped first.
+
+    What the analyzer finds is a function of the width-folded text and of whether the conversation just asked
+    for a name (the reply recognizer), and of nothing else: recognizers are stateless patterns and the options
+    are fixed per anonymizer. So a text found clean once is clean in every conversation under the same flag,
+    and its analysis can be skipped. Everything that does depend on the conversation (names it learned, the
+    placeholder numbering) is still applied on every scrub. Only clean texts are kept, so the cache never
+    holds personal data the analyzer recognized. A lock keeps it whole when threads share the anonymizer.
+    """
+
+    def __init__(self, capacity: int):
+        self._capacity = capacity
+        self._texts: OrderedDict[tuple[str, bool], bool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def asks_for_name(self, text: str, expects_name: bool) -> bool | None:
+        """Whether the remembered clean ``text`` asks for a name; ``None`` when it is not remembered."""
+        key = (text, expects_name)
+        with self._lock:
+            asks = self._texts.get(key)
+            if asks is not None:
+                self._texts.move_to_end(key)
+        return asks
+
+    def remember(self, text: str, expects_name: bool, asks_for_name: bool) -> None:
+        if self._capacity and len(text) <= MAX_CACHED_CHARS:
+            with self._lock:
+                self._texts[(text, expects_name)] = asks_for_name
+                if len(self._texts) > self._capacity:
+                    self._texts.popitem(last=False)
+
+
 class Anonymizer:
     """Replaces personal data in customer-service text with placeholders, consistently within a conversation.
 
     Build one per process and keep it: importing Presidio takes ~4.5 s here (it imports transformers when that
     is installed), building ~0.05 s. One anonymizer serves any number of conversations, each with its own
-    ``session()``.
+    ``session()``. It remembers up to ``clean_texts_cached`` texts it found clean, so repeated ones skip the
+    analyzer (0 turns that off; the output is the same either way).
     """
 
-    def __init__(self, options: AnonymizerOptions = AnonymizerOptions()):
+    def __init__(self, options: AnonymizerOptions = AnonymizerOptions(),
+                 clean_texts_cached: int = CLEAN_TEXTS_CACHED):
         self.options = options
         self._analyzer = engine.analyzer(recognizers(engine.LANGUAGE))
         self._name_reply: list[EntityRecognizer] = [NameReplyRecognizer(engine.LANGUAGE)]
         self._keep = frozenset() if options.scrub_order_ids else frozenset({EntityType.ORDER_ID})
         self._engine = AnonymizerEngine()
         self._engine.add_anonymizer(SessionTokenOperator)
+        self._clean = _CleanTexts(clean_texts_cached)
 
     def session(self) -> Session:
         """A fresh conversation: placeholders numbered from 1, nothing learned."""
@@ -54,7 +98,6 @@ class Anonymizer:
         session = session if session is not None else self.session()
         folded = fold_width(text)
         spans = self._find(folded, session)
-        session.expects_name = asks_for_name(folded)
         if not spans:
             return ScrubResult(text)
         for span in spans:  # number placeholders in reading order; Presidio replaces from the end backwards
@@ -65,13 +108,26 @@ class Anonymizer:
         return ScrubResult(replaced.text, tuple(spans))
 
     def _find(self, text: str, session: Session) -> list[Entity]:
-        """The non-overlapping spans to replace in ``text`` (already width-folded)."""
-        entities = entities_in_reach(text, always=[EntityType.PERSON] if session.expects_name else [])
-        results = self._analyzer.analyze(
-            text, engine.LANGUAGE, entities=entities, allow_list=list(self.options.allow_list) or None,
-            ad_hoc_recognizers=self._name_reply if session.expects_name else None,
-        ) if entities else []
-        found = [Entity(EntityType(r.entity_type), r.start, r.end) for r in results]
+        """The non-overlapping spans to replace in ``text`` (already width-folded); notes in ``session`` the
+        names found and whether ``text`` asks for one."""
+        found, session.expects_name = self._analysis(text, session.expects_name)
         session.learn_names(text[e.start:e.end] for e in found if e.type == EntityType.PERSON)
         found += [Entity(EntityType.PERSON, start, end) for start, end in session.known_name_spans(text)]
         return resolve(found, keep=self._keep)
+
+    def _analysis(self, text: str, expects_name: bool) -> tuple[list[Entity], bool]:
+        """What the recognizers find in ``text``, and whether it asks for a name: a function of the text and the
+        flag alone (see ``_CleanTexts``), so a text found clean before is looked up instead of analyzed again."""
+        asks = self._clean.asks_for_name(text, expects_name)
+        if asks is not None:
+            return [], asks
+        entities = entities_in_reach(text, always=[EntityType.PERSON] if expects_name else [])
+        results = self._analyzer.analyze(
+            text, engine.LANGUAGE, entities=entities, allow_list=list(self.options.allow_list) or None,
+            ad_hoc_recognizers=self._name_reply if expects_name else None,
+        ) if entities else []
+        found = [Entity(EntityType(r.entity_type), r.start, r.end) for r in results]
+        asks = asks_for_name(text)
+        if not found:
+            self._clean.remember(text, expects_name, asks)
+        return found, asks

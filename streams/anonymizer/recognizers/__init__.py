@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import cache
 
-import regex
 from presidio_analyzer import EntityRecognizer
 
 from streams.anonymizer.entities import EntityType
@@ -43,16 +42,16 @@ def recognizers(language: str) -> list[EntityRecognizer]:
 
 
 @cache
-def _triggers() -> dict[EntityType, regex.Pattern[str]]:
+def _triggers() -> dict[EntityType, Callable[[str], object]]:
     """Each type's trigger, built on first use (the name trigger is made from the gazetteers)."""
     return {
-        EntityType.PHONE: phones.TRIGGER,
-        EntityType.EMAIL: emails.TRIGGER,
-        EntityType.ID_NUMBER: identifiers.TRIGGER,
-        EntityType.BANK_CARD: identifiers.TRIGGER,
-        EntityType.ADDRESS: addresses.TRIGGER,
+        EntityType.PHONE: phones.TRIGGER.search,
+        EntityType.EMAIL: emails.TRIGGER.search,
+        EntityType.ID_NUMBER: identifiers.TRIGGER.search,
+        EntityType.BANK_CARD: identifiers.TRIGGER.search,
+        EntityType.ADDRESS: addresses.TRIGGER.search,
         EntityType.PERSON: names.trigger(),
-        EntityType.ORDER_ID: references.TRIGGER,
+        EntityType.ORDER_ID: references.TRIGGER.search,
     }
 
 
@@ -63,4 +62,4 @@ def entities_in_reach(text: str, always: Collection[EntityType] = ()) -> list[st
     street suffix, a name cue). Presidio then runs only the recognizers of these types, and none at all for
     most bot answers and many customer messages: its per-call overhead is most of the cost of a scrub.
     """
-    return [t.value for t, trigger in _triggers().items() if t in always or trigger.search(text)]
+    return [t.value for t, trigger in _triggers().items() if t in always or trigger(text)]

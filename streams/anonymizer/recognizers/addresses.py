@@ -9,7 +9,8 @@ building *and* either a house number or two administrative levels before it, whi
 from __future__ import annotations
 
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from streams.anonymizer.entities import EntityType
 from streams.anonymizer.gazetteers import Gazetteer, load
@@ -20,7 +21,9 @@ _ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "�
 _STREET_SUFFIXES = ("大道", "大街", "胡同", "路", "街", "巷", "弄", "道")
 _BUILDING_SUFFIXES = ("小区", "花园", "公寓", "大厦", "广场", "中心", "家园", "新村", "苑", "园", "村", "城", "院", "府")
 
-TRIGGER = regex.compile("[0-9" + "".join(sorted({s[-1] for s in _STREET_SUFFIXES + _BUILDING_SUFFIXES})) + "]")
+_SUFFIX_ENDS = "".join(sorted({s[-1] for s in _STREET_SUFFIXES + _BUILDING_SUFFIXES}))
+_CHINESE_TRIGGER = regex.compile(f"[{_SUFFIX_ENDS}]")
+TRIGGER = regex.compile(f"[0-9{_SUFFIX_ENDS}]")
 """Every English address has a house number or ZIP code; every Chinese one a street or building suffix."""
 
 
@@ -66,6 +69,15 @@ class ChineseAddressRecognizer(PatternRecognizer):
     def __init__(self, supported_language: str):
         super().__init__(supported_entity=EntityType.ADDRESS, patterns=[_chinese_pattern()],
                          supported_language=supported_language, global_regex_flags=0)
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        """Nothing in a text without a street or building suffix, which every match holds. The type's trigger
+        lets digits through for English addresses, and this pattern is the costliest of all (~55 µs a text
+        with a digit, measured on simulated traffic, against ~1 µs for the check)."""
+        if not _CHINESE_TRIGGER.search(text):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
 
 
 class EnglishAddressRecognizer(PatternRecognizer):

@@ -148,13 +148,19 @@ def cue_rules() -> tuple[NameRule, ...]:
 
 
 @cache
-def trigger() -> regex.Pattern[str]:
-    """A cheap necessary condition for any cue rule to match: a cue, an honorific, a title or a name pair."""
+def trigger() -> Callable[[str], bool]:
+    """A cheap necessary condition for any cue rule to match: a cue, an honorific, a title or a name pair.
+
+    The parts are searched one by one: it runs on every text, and one alternation of them all took 35 µs a
+    text against 11 µs for the parts in turn (measured on simulated traffic), because the regex engine scans
+    for each part's literal start on its own but not for an alternation's. Either way it says the same.
+    """
     f = _fragments()
-    return regex.compile("|".join((
+    parts = tuple(regex.compile(part) for part in (
         f["strong_cue"], rf"{f['weak_cue']}(?:[A-Z]|{CJK})", f["surname_cue"], f["nickname_cue"], f["honorific"],
         f["en_titled"], rf"{_EN_TOKEN}[ ]{_EN_TOKEN}",
-    )))
+    ))
+    return lambda text: any(part.search(text) for part in parts)
 
 
 @cache
