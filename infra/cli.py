@@ -328,7 +328,11 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from infra.demo import DemoPlan, run_demo
 
-    run_demo(_settings(), out=args.out, plan=DemoPlan(seed=args.seed))
+    report = run_demo(_settings(), out=args.out, plan=DemoPlan(seed=args.seed))
+    missed = [target["name"] for target in report["targets"] if not target["passed"]]
+    if missed:  # the report is written either way; the exit status tells a script whether the loop closed
+        raise FlywheelError(f"the demo ran, but {len(missed)} target(s) missed: {'; '.join(missed)} "
+                            f"(see {args.out / 'report.html'})")
 
 
 def _positive_int(text: str) -> int:

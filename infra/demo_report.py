@@ -44,6 +44,8 @@ def write_report(settings: Settings, out: Path, run: Run, answerer: ServedAnswer
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     render(report, out / "report.html")
     print(json.dumps({k: report[k] for k in HEADLINE}, indent=2))
+    for target in report["targets"]:
+        print(f"{'met   ' if target['passed'] else 'MISSED'} {target['name']}: {target['detail']}")
     print(f"report: {(out / 'report.html').resolve()}")
     return report
 

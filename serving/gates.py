@@ -1,11 +1,11 @@
 """The statistics of the promotion gates: an offline paired A/B test and an always-valid online NPS test.
 
-**Offline A/B** (``ab_gate``): the candidate and the champion answer the same held-out cases; each case is a
+**Offline A/B** (``ab_gate``): the candidate and the champion answer the same evaluation cases; each case is a
 pair of right/wrong verdicts. The gate bootstraps the paired difference in policy-fact accuracy (resampling
 cases, so the pairing is kept) and promotes only when the lower bound of its confidence interval is above zero
 and no intent loses more than a tolerance: better on the whole, and not by trading one rule for another. An
 intent's loss is judged the same way, by the lower bound of its own paired interval: an intent has a dozen or
-two held-out cases, so one answer that flips is a drop of 5 to 8 points and is noise, not a regression.
+two cases, so one answer that flips is a drop of 5 to 8 points and is noise, not a regression.
 
 **Online canary** (``CanaryTest``): customers of the canary and of the champion score their conversations,
 and the gate is looked at again and again while scores arrive. A fixed-sample test checked repeatedly finds a

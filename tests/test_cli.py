@@ -71,3 +71,17 @@ def test_serving_on_a_busy_port_is_one_line_before_anything_starts(tmp_path):
         result = flywheel("serve", "--port", str(busy.getsockname()[1]), env={"FLYWHEEL_DATA_DIR": str(tmp_path)})
     assert result.returncode == 1 and "cannot serve on 127.0.0.1" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "features").exists()
+
+
+def test_a_demo_that_misses_a_target_says_which_in_one_line_and_exits_1(monkeypatch, capsys, tmp_path):
+    import infra.demo
+    from infra.cli import main
+
+    report = {"targets": [{"name": "no failed request during the swap", "passed": True},
+                          {"name": "new service learned by the refresh", "passed": False}]}
+    monkeypatch.setattr(infra.demo, "run_demo", lambda settings, out, plan: report)  # the loop itself: test_demo
+    monkeypatch.setenv("FLYWHEEL_DATA_DIR", str(tmp_path))
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"flywheel: the demo ran, but 1 target(s) missed: new service learned by the refresh "
+        f"(see {tmp_path / 'out' / 'report.html'})")
