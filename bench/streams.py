@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from features import repository
 from features.config import store_config
-from features.traffic import TrafficQuery, read_traffic
+from features.traffic import EVER, TrafficQuery, read_traffic
 from infra.broker import EmbeddedBroker, free_port, stop_pid
 from infra.errors import FlywheelError
 from infra.settings import Settings
@@ -39,11 +39,10 @@ from streams.events import Conversation, PolicyUpdate, Satisfaction
 BURST_DIALOGS = 5000
 STEADY_DIALOGS, STEADY_RATE, WARMUP_DIALOGS = 1500, 150.0, 100
 ANONYMIZER_DIALOGS = 2000
-_EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def _stored(settings: Settings) -> int:
-    return len(read_traffic(store_config(settings), TrafficQuery(*_EVER)))
+    return len(read_traffic(store_config(settings), TrafficQuery(*EVER)))
 
 
 def _wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:

@@ -7,6 +7,7 @@ log holds only the detractors, whose texts and intents are skewed by constructio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -14,6 +15,9 @@ from features.config import StoreConfig
 from features.log import Condition
 from features.tables import TRAFFIC_LOG
 from features.windows import WindowQuery, read_window
+
+# Bounds that hold every event time there is: reports and gates that count from the first dialog.
+EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -272,9 +272,9 @@ def _refresh_and_swap(settings: Settings, plan: DemoPlan, run: Run, answerer: Se
 def _drain(settings: Settings, timeout_s: float = 60) -> None:
     """Wait until the stream has stored every scored dialog (the count stops growing)."""
     from features.config import store_config
-    from features.traffic import TrafficQuery, read_traffic
+    from features.traffic import EVER, TrafficQuery, read_traffic
 
-    query = TrafficQuery(datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
+    query = TrafficQuery(*EVER)
     deadline, last = time.monotonic() + timeout_s, -1
     while time.monotonic() < deadline:
         count = len(read_traffic(store_config(settings), query))

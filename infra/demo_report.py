@@ -16,7 +16,7 @@ import re
 import shutil
 import statistics
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,11 +93,10 @@ def judged_traffic(settings: Settings, answerer: ServedAnswerer, before: World, 
     """The traffic log's scored dialogs of the demo's conversations, each with its phase and whether the
     answer stated the rule in force in that phase."""
     from features.config import store_config
-    from features.traffic import TrafficQuery, read_traffic
+    from features.traffic import EVER, TrafficQuery, read_traffic
 
     phase_of = {e.conversation_id: e.phase for e in answerer.exchanges}
-    rows = read_traffic(store_config(settings), TrafficQuery(datetime(1970, 1, 1, tzinfo=UTC),
-                                                             datetime.now(UTC) + timedelta(days=1)))
+    rows = read_traffic(store_config(settings), TrafficQuery(*EVER))
     rows = rows[rows["conversation_id"].isin(phase_of.keys())].copy()
     rows["phase"] = rows["conversation_id"].map(phase_of)
     rows["correct"] = [_states(after if phase in AFTER else before, intent, answer)
@@ -171,13 +170,14 @@ def pii_in_feature_store(settings: Settings, injected: Iterable[str]) -> int:
     simulator injected (names and words are matched whole, so "Ann" does not match "announce")."""
     from features.config import store_config
     from features.tables import DIALOG_LOG, TRAFFIC_LOG
+    from features.traffic import EVER
     from features.windows import WindowQuery, read_window
     from streams.quality import PII_PATTERNS
 
     values = sorted({v for v in injected if len(v) >= 2})
     patterns = [re.compile(p) for p in PII_PATTERNS.values()]
     patterns += [re.compile(rf"(?<![A-Za-z]){re.escape(v)}(?![A-Za-z])") for v in values]
-    query = WindowQuery(datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
+    query = WindowQuery(*EVER)
     texts: list[str] = []
     for log, columns in ((TRAFFIC_LOG, ("customer_text", "bot_answer", "agent_answer")),
                          (DIALOG_LOG, ("transcript",))):

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from infra.errors import FlywheelError
+from infra.errors import FlywheelError, first_line
 
 if TYPE_CHECKING:
     from streams.anonymizer import Anonymizer
@@ -240,7 +240,7 @@ def _sha256(path: Path) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = first_line(exc)
     return text if not isinstance(exc, KeyError) else f"missing {text}"
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from infra.errors import FlywheelError
+from infra.errors import FlywheelError, first_line
 from learners.prompt import prompt_text
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def load_model(name_or_path: str | Path, *, quantize: Quantize | None = None,
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
         model = AutoModelForCausalLM.from_pretrained(source, local_files_only=local, **_placement(quantize, device))
     except Exception as exc:  # from_pretrained fails in many types: OSError, ValueError, SafetensorError...
-        raise FlywheelError(f"cannot load model {source!r}: {_first_line(exc)}") from exc
+        raise FlywheelError(f"cannot load model {source!r}: {first_line(exc)}") from exc
     if tokenizer.pad_token is None:  # Llama-style tokenizers have none; batching needs one
         tokenizer.pad_token = tokenizer.eos_token
     return model.eval(), tokenizer
@@ -71,11 +71,6 @@ def _placement(quantize: Quantize | None, device: str) -> dict[str, Any]:
     else:
         config = BitsAndBytesConfig(load_in_8bit=True)
     return {"quantization_config": config, "device_map": {"": device}}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def generate(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_tokens: int = 64,

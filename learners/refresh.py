@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from infra.errors import FlywheelError
+from infra.errors import FlywheelError, first_line
 from infra.settings import Settings
 from learners.registry import AdapterRecord, Registry, new_adapter_name
 
@@ -131,8 +131,7 @@ def merge_adapter(model: Any, adapter_dir: Path) -> Any:
     try:
         merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     except Exception as exc:  # noqa: BLE001 - a bad file fails in many types (OSError, SafetensorError, ...)
-        raise FlywheelError(f"cannot load adapter {adapter_dir}: {(str(exc) or type(exc).__name__).splitlines()[0]}") \
-            from None
+        raise FlywheelError(f"cannot load adapter {adapter_dir}: {first_line(exc)}") from None
     return merged.eval()
 
 

@@ -96,6 +96,13 @@ def _model_name(reply: Reply) -> str:
     return reply.served.adapter or reply.served.tier
 
 
+def _first_error(exc: ValidationError) -> tuple[str, str | None]:
+    """One clear message for an invalid body: its first problem, and the field it is in (None: the body)."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return (f"{where}: {first['msg']}" if where else first["msg"]), where or None
+
+
 def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
@@ -180,10 +187,8 @@ class ChatAPI:
         try:
             chat = ChatRequest.model_validate_json(body)
         except ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ApiError(400, f"{where}: {first['msg']}" if where else first["msg"], "invalid_request",
-                           where or None) from None
+            message, where = _first_error(exc)
+            raise ApiError(400, message, "invalid_request", where) from None
         if len(chat.messages) > self.settings.max_messages:
             raise ApiError(413, f"at most {self.settings.max_messages} messages per request", "too_many_messages",
                            "messages")
@@ -399,8 +404,6 @@ class ChatAPI:
             body = body_type.model_validate_json(await request.body()) if body_type else None
             return JSONResponse(await act(body))
         except ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            return JSONResponse(error(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", code="invalid_request"),
-                                status_code=400)
+            return JSONResponse(error(_first_error(exc)[0], code="invalid_request"), status_code=400)
         except FlywheelError as exc:
             return JSONResponse(error(str(exc), code="refused"), status_code=409)

@@ -149,14 +149,13 @@ def offline_gates(settings: Settings, registry: Registry, record: AdapterRecord,
 def _drift(settings: Settings, record: AdapterRecord, candidate: Sequence[Any], incumbent: Sequence[Any],
            report: Path) -> GateResult:
     """The drift gate: live inputs against the candidate's training questions, both as the model is asked them
-    (see ``model_inputs``), and the candidate's answers against the champion's where the champion answers right
+    (see ``model_input``), and the candidate's answers against the champion's where the champion answers right
     (a new rule or service it never knew would otherwise count as drift rather than as the improvement it is)."""
     from serving.drift import drift_gate
 
-    rng = random.Random(record.name)
-    trained = [e.question for e in _snapshot_examples(settings, record)]
-    reference = _sample(rng, model_inputs(settings, trained))
-    live = _sample(rng, model_inputs(settings, live_questions(settings)))
+    rng, ask = random.Random(record.name), model_input(settings)
+    reference = _sample(rng, {ask(e.question) for e in _snapshot_examples(settings, record)})
+    live = _sample(rng, {ask(question) for question in live_questions(settings)})
     pairs = [(c.answer, i.answer) for c, i in zip(candidate, incumbent, strict=True) if i.correct] \
         or [(c.answer, i.answer) for c, i in zip(candidate, incumbent, strict=True)]
     return drift_gate(reference, live, [i for _, i in pairs], [c for c, _ in pairs], report,
@@ -187,16 +186,16 @@ def live_questions(settings: Settings, now: datetime | None = None) -> list[str]
     return list(rows["customer_text"].dropna()) if len(rows) else []
 
 
-def model_inputs(settings: Settings, questions: Sequence[str]) -> set[str]:
-    """The distinct questions the API would put to the model for ``questions``: with canonical questions on,
-    the shop's own phrasing of each routed question. Training and live questions go through the same mapping,
-    so the comparison is of what is asked (a new topic shows), not of how customers word it."""
+def model_input(settings: Settings) -> Callable[[str], str]:
+    """What the API would put to the model for a question: with canonical questions on, the shop's own phrasing
+    of the routed question. Training and live questions go through the same mapping (one knowledge base, built
+    once), so the comparison is of what is asked (a new topic shows), not of how customers word it."""
     from serving.knowledge import KnowledgeBase, policies_in_force
 
     if not settings.canonical_questions:
-        return set(questions)
+        return lambda question: question
     knowledge = KnowledgeBase(policies_in_force(settings))
-    return {knowledge.canonical_question(q, settings.route_min_confidence) for q in questions}
+    return lambda question: knowledge.canonical_question(question, settings.route_min_confidence)
 
 
 def canary_gate(settings: Settings, registry: Registry, record: AdapterRecord, champion: str,
@@ -228,15 +227,14 @@ def canary_verdict(settings: Settings, canary: str, champion: str) -> GateResult
     """The canary test on the scored traffic so far: the canary's conversations, and the champion's since the
     canary answered its first (scores from before the canary belong to another time)."""
     from features.config import store_config
-    from features.traffic import TrafficQuery, read_traffic
+    from features.traffic import EVER, TrafficQuery, read_traffic
 
-    rows = read_traffic(store_config(settings), TrafficQuery(datetime(1970, 1, 1, tzinfo=UTC),
-                                                             datetime.now(UTC) + timedelta(days=3650)))
+    config = store_config(settings)
     test = CanaryTest(margin=settings.canary_margin, min_scores=settings.canary_min_scores)
-    mine = rows[rows["adapter_version"] == canary] if len(rows) else rows
+    mine = read_traffic(config, TrafficQuery(*EVER, adapter_version=canary))
     if len(mine):
-        since = mine["event_timestamp"].min()
-        theirs = rows[(rows["adapter_version"] == champion) & (rows["event_timestamp"] >= since)]
+        since = mine["event_timestamp"].min().to_pydatetime()
+        theirs = read_traffic(config, TrafficQuery(since, EVER[1], adapter_version=champion))
         for nps in mine["nps"]:
             test.add(float(nps), canary=True)
         for nps in theirs["nps"]:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.errors import FlywheelError
+from infra.errors import FlywheelError, first_line
 from infra.settings import DEV_POLICY_KEY, Settings
 from streams.events import ContractError, PolicyUpdate, utcnow
 from streams.publish import publish
@@ -62,8 +62,7 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise FlywheelError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {str(exc).splitlines()[0]}") \
-            from None
+        raise FlywheelError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {first_line(exc)}") from None
     if not isinstance(doc, dict):
         raise FlywheelError(f"{path}: a policy file holds one object with the update's fields")
     return doc

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from features.config import store_config
-from features.traffic import TrafficQuery, read_traffic
+from features.traffic import EVER, TrafficQuery, read_traffic
 from infra.demo import DemoPlan, run_demo
 from infra.settings import Settings
 from learners.registry import Registry
@@ -40,10 +40,7 @@ def test_the_report_is_written_with_its_page_and_the_drift_report_when_the_gate_
 
 def test_satisfaction_figures_are_the_feature_store_s(demo):
     _, report, state = demo
-    from datetime import UTC, datetime, timedelta
-
-    traffic = read_traffic(store_config(state), TrafficQuery(datetime(1970, 1, 1, tzinfo=UTC),
-                                                             datetime.now(UTC) + timedelta(days=1)))
+    traffic = read_traffic(store_config(state), TrafficQuery(*EVER))
     for phase, key in (("before_change", "nps_before_change"), ("after_change", "nps_after_change"),
                        ("after_swap", "nps_after_swap")):
         ids = set(report["phase_conversations"][phase])

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from features.config import store_config
 from features.online import OnlineFeatures
-from features.traffic import TrafficQuery, read_traffic
+from features.traffic import EVER, TrafficQuery, read_traffic
 from features.training import DialogQuery, read_dialogs
 from infra.stack import producer_config
 from simulator.catalog import NEW_SERVICES, SERVICES
@@ -30,7 +30,6 @@ from tests.pipeline_harness import Pipeline, wait_for
 pytestmark = pytest.mark.integration
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def expected_scored(options: SimulateOptions, key: str) -> set[str]:

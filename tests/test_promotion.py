@@ -15,7 +15,7 @@ from features.writer import FeatureWriter
 from infra.errors import FlywheelError
 from infra.settings import Settings
 from learners.registry import Registry, new_adapter_name
-from serving.promotion import canary_verdict, model_inputs, promote_checked, roll_back
+from serving.promotion import canary_verdict, model_input, promote_checked, roll_back
 from streams.events import ScoredDialog, Turn
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -88,8 +88,9 @@ def test_the_admin_promotion_needs_passed_offline_gates_unless_forced(settings, 
 
 
 def test_drift_compares_what_the_model_is_asked_not_how_customers_word_it(settings):
-    asked = model_inputs(settings, ["name's <PERSON_1>, order DD20241014573967. how long is the return window",
-                                    "how long is the return window", "my card <BANK_CARD_1>. 退货期限是几天啊"])
+    ask = model_input(settings)
+    asked = {ask(q) for q in ["name's <PERSON_1>, order DD20241014573967. how long is the return window",
+                              "how long is the return window", "my card <BANK_CARD_1>. 退货期限是几天啊"]}
     assert asked == {"how long is the return window", "退货期限是几天啊"}
-    raw = model_inputs(settings.model_copy(update={"canonical_questions": False}), ["a <PERSON_1> b"])
+    raw = {model_input(settings.model_copy(update={"canonical_questions": False}))("a <PERSON_1> b")}
     assert raw == {"a <PERSON_1> b"}
