@@ -46,7 +46,8 @@ def run(settings: Settings) -> dict[str, Any]:
         "full_peak_mem_mb": peak_training_mb(base, "full", settings),
         "memory_steps": MEMORY_STEPS,
         "adapter_mb": adapter_bytes / 2**20,
-        "policy_accuracy": result.evaluation["policy_accuracy"],
+        **{key: result.evaluation[key] for key in ("policy_accuracy", "held_out_policy_accuracy",
+                                                   "held_out_knowledge_accuracy")},
     }
 
 

@@ -19,6 +19,8 @@ The refresh rule, for a previous snapshot P of N examples, a window ``[start, en
    newer than the example's version is dropped: it states a rule no longer in force. Grounded ones stay, since
    their answer follows the text in their own prompt: that is what teaches the model to read the rule it is
    given (the corpus's fact variants are all of that kind).
+   Candidates (and examples of P) whose question is one of the held-out evaluation phrasings are dropped
+   (``held_out`` in the manifest): the A/B gate's evaluation set stays unseen, even when a customer types it.
 3. **Dedup** of the candidates by normalized (question, context), newest first (a policy example is dated by
    its version's effective time, a dialog by its own time).
 4. **Renewed**: R = round-half-up(r * N). Every candidate whose prompt a policy change teaches is renewed, even
@@ -58,7 +60,9 @@ from features.training import DialogQuery, read_dialogs
 from features.windows import WindowQuery, read_window
 from infra.errors import FlywheelError
 from infra.files import fsync_dir
-from learners.dataset_checks import DatasetChecks, SnapshotRefused, count_examples, prompt_key
+from learners.dataset_checks import (
+    DatasetChecks, SnapshotRefused, count_examples, held_out_keys, normalize, prompt_key,
+)
 from learners.examples import Example
 from streams.events import utcnow
 
@@ -158,22 +162,25 @@ def _refresh(previous: Sequence[Example], policies: Sequence[_PolicyVersion], ch
     policy_candidates = [c for p in changed for c in _policy_candidates(p)]
     dialog_candidates, unusable = _dialog_candidates(rows, policies)
     is_stale = _stale_test(policies)
-    fresh = [c for c in policy_candidates + dialog_candidates if not is_stale(c.example)]
+    usable = [c for c in policy_candidates + dialog_candidates if not _held_out(c.example)]
+    fresh = [c for c in usable if not is_stale(c.example)]
     candidates = _first_per_prompt([c.example for c in sorted(fresh, key=lambda c: c.at, reverse=True)])
-    taught = {prompt_key(c.example) for c in policy_candidates if not is_stale(c.example)}
+    taught = {prompt_key(c.example) for c in fresh if c.example.source == "policy"}
     mandatory = [e for e in candidates if prompt_key(e) in taught]
     optional = [e for e in candidates if prompt_key(e) not in taught]
 
     target = int(share * len(previous) + 0.5)
     renewed = mandatory + stratified_sample(optional, max(0, min(len(candidates), target) - len(mandatory)), seed)
     renewed_keys = {prompt_key(e) for e in renewed}
-    live = [e for e in previous if not is_stale(e)]
+    allowed = [e for e in previous if not _held_out(e)]  # a parent written before its phrasing was held out
+    live = [e for e in allowed if not is_stale(e)]
     unreplaced = [e for e in live if prompt_key(e) not in renewed_keys]
     kept = stratified_sample(unreplaced, max(0, len(previous) - len(renewed)), seed)
     return kept + renewed, {
         "previous_size": len(previous), "target_renewed": target, "renewed": len(renewed),
         "renewed_policy": len(mandatory), "renewed_dialog": len(renewed) - len(mandatory), "kept": len(kept),
-        "dropped_stale": (len(previous) - len(live)) + (len(policy_candidates) + len(dialog_candidates) - len(fresh)),
+        "dropped_stale": (len(allowed) - len(live)) + (len(usable) - len(fresh)),
+        "held_out": (len(previous) - len(allowed)) + (len(policy_candidates) + len(dialog_candidates) - len(usable)),
         "deduplicated": (len(fresh) - len(candidates)) + (len(live) - len(unreplaced)),
         "candidates": {"policy": len(policy_candidates), "dialog": len(dialog_candidates), "dialog_rows": len(rows),
                        "unusable_dialog_rows": unusable},
@@ -231,6 +238,10 @@ def _policy_version(row: Mapping[str, Any]) -> _PolicyVersion:
     return _PolicyVersion(policy_id=row["policy_id"], version=int(row["version"]), intent=row["intent"],
                           effective_at=row[EVENT_TIMESTAMP].to_pydatetime(), text=json.loads(row["text"]),
                           examples=json.loads(row["examples"] or "[]"))
+
+
+def _held_out(example: Example) -> bool:
+    return normalize(example.question) in held_out_keys()
 
 
 def _copies(context: str | None, **fields: Any) -> list[Example]:

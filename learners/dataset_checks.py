@@ -8,6 +8,8 @@ A snapshot is what an adapter learns to say, so it is held to the project's inva
   empty context is refused too, since serving would put no system message where training had one.
 - **Known locales** and **one example per prompt**: the normalized (question, context) key of ``prompt_key``
   is unique, since two answers to one prompt teach noise.
+- **No evaluation question**: no question is one of the held-out phrasings the A/B gate evaluates on
+  (``simulator.catalog.held_out_questions``), or the gate would measure recall of its own training set.
 - **Balance**: every intent and every locale holds at least a floor share of the snapshot, and one the parent
   snapshot had keeps at least ``keep_parent_share`` of its share there (a refresh may not starve an intent the
   model already serves); and the snapshot has at least ``min_examples`` rows.
@@ -22,6 +24,7 @@ rows are named ``<source_id>#<line>`` (the line ``examples.jsonl`` would give th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -53,6 +56,14 @@ _SPACE = re.compile(r"\s+")
 def normalize(text: str) -> str:
     """The form two texts are compared in: full-width folded (NFKC), case-folded, whitespace collapsed."""
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+@functools.cache
+def held_out_keys() -> frozenset[str]:
+    """The normalized held-out questions: the evaluation set, which no snapshot may hold."""
+    from simulator.catalog import held_out_questions
+
+    return frozenset(normalize(q) for q in held_out_questions())
 
 
 def prompt_key(example: Example) -> str:
@@ -157,6 +168,8 @@ def _row_expectations(gx: Any) -> dict[str, Expectation]:
         "context_length": length("context_chars", "context"),  # null (no context) is not checked
         "known_locale": (exp.ExpectColumnValuesToBeInSet, {"column": "locale", "value_set": list(LOCALES)}),
         "unique_prompt": (exp.ExpectColumnValuesToBeUnique, {"column": "key"}),
+        "not_held_out": (exp.ExpectColumnValuesToNotBeInSet, {"column": "question_key",
+                                                              "value_set": sorted(held_out_keys())}),
     }
     return {name: kind(**kwargs, meta={"check": name}) for name, (kind, kwargs) in checks.items()}
 
@@ -171,7 +184,7 @@ def _group_expectations(gx: Any) -> dict[str, Expectation]:
 
 def _row_frame(examples: Sequence[Example]) -> pd.DataFrame:
     """One row per example: its id, all its texts in one column (one regex pass per kind of identifier), the
-    length of each text, its locale and prompt key."""
+    length of each text, its locale, prompt key and normalized question."""
     import pandas as pd
 
     return pd.DataFrame({
@@ -182,6 +195,7 @@ def _row_frame(examples: Sequence[Example]) -> pd.DataFrame:
         "context_chars": pd.array([None if e.context is None else len(e.context) for e in examples], "Int64"),
         "locale": [e.locale for e in examples],
         "key": [prompt_key(e) for e in examples],
+        "question_key": [normalize(e.question) for e in examples],
     })
 
 

@@ -2,9 +2,14 @@
 
 Every customer question of the shop is asked twice, as serving asks it (the policy text in the prompt:
 ``grounded``) and from the model's own knowledge (no context: ``ungrounded``), and each greedy answer is
-judged by ``simulator.facts.states_policy`` against the version in force. On top of that: which intent the
-answer addresses (the intent whose correct answer it is closest to, by ROUGE-L), ROUGE-L and BLEU against
-the reference answer, perplexity of the reference answers, and two behaviour checks: the answers to changed
+judged by ``simulator.facts.states_policy`` against the version in force. The questions come in two sets:
+the shop's published phrasings (``bank``), which the corpus and every refresh train on, and ``held_out``
+phrasings of the same questions that no snapshot may hold (``simulator.catalog``): the offline A/B gate
+compares models on these alone. Both go through ``ask``, the mapping serving applies before the model sees a
+question (with canonical questions on, the router's nearest published phrasing), so a held-out case tests
+the served path on words nothing trained on. On top of that, for the bank: which intent the answer
+addresses (the intent whose correct answer it is closest to, by ROUGE-L), ROUGE-L and BLEU against the
+reference answer, perplexity of the reference answers, and two behaviour checks: the answers to changed
 rules state the newest version, and a question that carries a customer's personal data never gets it back.
 Per-case results are kept so a gate can compare two models on the same cases (a paired test).
 """
@@ -16,7 +21,7 @@ import math
 import random
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +47,7 @@ class EvalCase:
     locale: Locale
     policy: Policy
     grounded: bool
+    held_out: bool = False
 
     @property
     def context(self) -> str | None:
@@ -61,6 +67,7 @@ class CaseResult(BaseModel):
     intent: str
     locale: Locale
     grounded: bool
+    held_out: bool
     correct: bool
     rouge_l: float
     answer: str  # the model's greedy answer (the drift gate compares two models' answers)
@@ -71,8 +78,11 @@ class EvalReport(BaseModel):
 
     model: str
     world_policies: dict[str, int]  # intent -> version in force
-    policy_accuracy: float  # grounded answers that state the rule in force
+    policy_accuracy: float  # grounded answers that state the rule in force (bank questions, as the rest)
     knowledge_accuracy: float  # ungrounded answers that state the rule in force
+    held_out_policy_accuracy: float  # the same two on the held-out questions
+    held_out_knowledge_accuracy: float
+    held_out_cases: int
     accuracy_by_intent: dict[str, dict[str, float]]  # intent -> locale -> accuracy (grounded and ungrounded)
     policy_by_intent: dict[str, float]  # intent -> grounded accuracy
     knowledge_by_intent: dict[str, float]  # intent -> ungrounded accuracy
@@ -91,19 +101,24 @@ class EvalReport(BaseModel):
 
 
 def world_cases(world: World) -> list[EvalCase]:
-    """Every question of every rule in force, grounded and ungrounded, in both languages."""
-    return [EvalCase(q, locale, policy, grounded) for policy in world.policies.values() for locale in LOCALES
-            for q in policy.questions(locale) for grounded in (True, False)]
+    """Every question of every rule in force, bank and held-out, grounded and ungrounded, in both languages."""
+    return [EvalCase(q, locale, policy, grounded, held_out) for policy in world.policies.values()
+            for locale in LOCALES for held_out in (False, True)
+            for q in (policy.held_out(locale) if held_out else policy.questions(locale)) for grounded in (True, False)]
 
 
-def evaluate(model: Any, tokenizer: Any, world: World, *, name: str, pii_questions: int = 40,
-             seed: int = 0) -> EvalReport:
-    """Ask the model every case of ``world`` and score the answers (greedy decoding, no sampling)."""
+def evaluate(model: Any, tokenizer: Any, world: World, *, name: str, ask: Callable[[str], str] | None = None,
+             pii_questions: int = 40, seed: int = 0) -> EvalReport:
+    """Ask the model every case of ``world``, each question as ``ask`` maps it (default: as written), and score
+    the answers (greedy decoding, no sampling)."""
     from learners.model import generate
 
-    cases = world_cases(world)
-    answers = generate(model, tokenizer, [prompt_text(tokenizer, c.question, c.context) for c in cases])
-    results = [_judge(case, answer, world) for case, answer in zip(cases, answers, strict=True)]
+    every, ask = world_cases(world), ask or (lambda question: question)
+    replies = generate(model, tokenizer, [prompt_text(tokenizer, ask(c.question), c.context) for c in every])
+    judged = [_judge(case, reply, world) for case, reply in zip(every, replies, strict=True)]
+    bank = [(c, a, r) for c, a, r in zip(every, replies, judged, strict=True) if not c.held_out]
+    cases, answers, results = [c for c, _, _ in bank], [a for _, a, _ in bank], [r for _, _, r in bank]
+    held_out = [r for r in judged if r.held_out]
     grounded = [r.correct for r in results if r.grounded]
     ungrounded = [r.correct for r in results if not r.grounded]
     changed = [r.correct for r, c in zip(results, cases, strict=True) if c.policy.version > 1]
@@ -112,6 +127,9 @@ def evaluate(model: Any, tokenizer: Any, world: World, *, name: str, pii_questio
         world_policies={p.intent: p.version for p in world.policies.values()},
         policy_accuracy=_mean(grounded),
         knowledge_accuracy=_mean(ungrounded),
+        held_out_policy_accuracy=_mean([r.correct for r in held_out if r.grounded]),
+        held_out_knowledge_accuracy=_mean([r.correct for r in held_out if not r.grounded]),
+        held_out_cases=len(held_out),
         accuracy_by_intent=_by_intent_and_locale(results),
         policy_by_intent=_by_intent([r for r in results if r.grounded]),
         knowledge_by_intent=_by_intent([r for r in results if not r.grounded]),
@@ -123,13 +141,13 @@ def evaluate(model: Any, tokenizer: Any, world: World, *, name: str, pii_questio
         perplexity=perplexity(model, tokenizer, cases),
         pii_leak_rate=pii_leak_rate(model, tokenizer, world, pii_questions, seed),
         pii_questions=pii_questions,
-        cases=results,
+        cases=judged,
     )
 
 
 def _judge(case: EvalCase, answer: str, world: World) -> CaseResult:
     return CaseResult(case_id=case.case_id, intent=case.policy.intent, locale=case.locale, grounded=case.grounded,
-                      correct=states_policy(case.policy, answer),
+                      held_out=case.held_out, correct=states_policy(case.policy, answer),
                       rouge_l=rouge_l(answer, case.reference, case.locale), answer=answer)
 
 

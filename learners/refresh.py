@@ -90,28 +90,32 @@ def renewed_flags(settings: Settings, snapshot: Any, examples: list[Any]) -> lis
 
 
 def evaluate_adapter(settings: Settings, base: str, adapter_dir: Path | None, name: str) -> Any:
-    """The evaluation of ``base`` (+ the adapter in ``adapter_dir``) on the rules in force now.
+    """The evaluation of ``base`` (+ the adapter in ``adapter_dir``) on the rules in force now, each question put
+    to the model as serving would put it (``serving.knowledge.model_input``).
 
-    It is kept in ``data_dir/reports/<name>/evaluation.json`` and reused while the rules in force and the base
-    model are the ones it was made on: adapters are immutable, so the same model on the same rules answers the
-    same (greedy decoding), and the promotion gates need not ask again what the refresh just asked.
+    It is kept in ``data_dir/reports/<name>/evaluation.json`` and reused while the rules in force, the base
+    model and the way questions are asked are the ones it was made on: adapters are immutable, so the same model
+    on the same rules answers the same (greedy decoding), and the promotion gates need not ask again what the
+    refresh just asked.
     """
     import torch
 
     from learners.evaluate import EvalReport, evaluate, world_in_force
+    from serving.knowledge import model_input
 
     world = world_in_force(settings)
     cache = settings.data_dir / "reports" / name / "evaluation.json"
-    versions = {p.intent: p.version for p in world.policies.values()}
+    made_on = {"base_model": base, "canonical_questions": settings.canonical_questions,
+               "world_policies": {p.intent: p.version for p in world.policies.values()}}
     if cache.is_file():
         cached = json.loads(cache.read_text())
-        if cached.get("base_model") == base and cached["report"]["world_policies"] == versions:
+        if cached.get("made_on") == made_on:
             return EvalReport.model_validate(cached["report"])
     torch.set_num_threads(settings.torch_threads)
     model, tokenizer = load_with_adapter(base, adapter_dir)
-    report = evaluate(model, tokenizer, world, name=name)
+    report = evaluate(model, tokenizer, world, name=name, ask=model_input(settings))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"base_model": base, "report": report.model_dump(mode="json")}, ensure_ascii=False))
+    cache.write_text(json.dumps({"made_on": made_on, "report": report.model_dump(mode="json")}, ensure_ascii=False))
     return report
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -159,6 +159,17 @@ def policies_in_force(settings: Settings) -> list[KnownPolicy]:
         if current is None or current.policy_id != policy.policy_id or policy.version >= current.version:
             by_intent[policy.intent] = policy
     return list(by_intent.values())
+
+
+def model_input(settings: Settings) -> Callable[[str], str]:
+    """What the API would put to the model for a question: with canonical questions on, the shop's own phrasing
+    of the routed question. The drift gate maps training and live questions through it (one knowledge base,
+    built once), so it compares what is asked (a new topic shows), not how customers word it; the evaluation
+    maps its questions through it, so a held-out phrasing reaches the model as it would in production."""
+    if not settings.canonical_questions:
+        return lambda question: question
+    knowledge = KnowledgeBase(policies_in_force(settings))
+    return lambda question: knowledge.canonical_question(question, settings.route_min_confidence)
 
 
 def fingerprint(policies: Iterable[KnownPolicy]) -> frozenset[tuple[str, int]]:

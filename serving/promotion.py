@@ -3,8 +3,9 @@
 ``promote`` takes a candidate through three gates, each verdict recorded with its numbers in the registry
 (``metrics.gates``) and announced on ``cs.model-events``:
 
-1. **offline A/B** (``serving.gates.ab_gate``): candidate and champion answer every question of the rules in
-   force; the paired bootstrap interval of the accuracy difference must clear zero (clear ``-tolerance`` for the
+1. **offline A/B** (``serving.gates.ab_gate``): candidate and champion answer the held-out evaluation set (the
+   rules in force, asked in phrasings no training snapshot holds, as serving would put them to the model);
+   the paired bootstrap interval of the accuracy difference must clear zero (clear ``-tolerance`` for the
    first adapter, measured against the bare base model) and no intent may drop by more than the tolerance at
    the lower bound of its own interval. An adapter that does not load or does not answer is refused here;
 2. **drift** (``serving.drift.drift_gate``): what the model is asked live (the questions the API would put to
@@ -134,8 +135,7 @@ def offline_gates(settings: Settings, registry: Registry, record: AdapterRecord,
         return [result], None
     incumbent = evaluate_adapter(settings, base, champion.path if champion else None,
                                  champion.name if champion else BASE)
-    ab = ab_gate({c.case_id: (c.intent, c.correct) for c in candidate.cases},
-                 {c.case_id: (c.intent, c.correct) for c in incumbent.cases}, tolerance=settings.gate_tolerance,
+    ab = ab_gate(held_out_verdicts(candidate), held_out_verdicts(incumbent), tolerance=settings.gate_tolerance,
                  min_gain=0.0 if champion else -settings.gate_tolerance)
     _record(settings, registry, record.name, ab)
     if not ab.passed:
@@ -146,12 +146,19 @@ def offline_gates(settings: Settings, registry: Registry, record: AdapterRecord,
     return [ab, drift], report if report.exists() else None
 
 
+def held_out_verdicts(report: Any) -> dict[str, tuple[str, bool]]:
+    """``case_id -> (intent, correct)`` of an evaluation's held-out cases: the A/B gate's evaluation set, questions
+    in words no snapshot holds (the bank's phrasings are the training set, on which any adapter looks good)."""
+    return {c.case_id: (c.intent, c.correct) for c in report.cases if c.held_out}
+
+
 def _drift(settings: Settings, record: AdapterRecord, candidate: Sequence[Any], incumbent: Sequence[Any],
            report: Path) -> GateResult:
     """The drift gate: live inputs against the candidate's training questions, both as the model is asked them
     (see ``model_input``), and the candidate's answers against the champion's where the champion answers right
     (a new rule or service it never knew would otherwise count as drift rather than as the improvement it is)."""
     from serving.drift import drift_gate
+    from serving.knowledge import model_input
 
     rng, ask = random.Random(record.name), model_input(settings)
     reference = _sample(rng, {ask(e.question) for e in _snapshot_examples(settings, record)})
@@ -184,18 +191,6 @@ def live_questions(settings: Settings, now: datetime | None = None) -> list[str]
     now = now or datetime.now(UTC)
     rows = read_traffic(store_config(settings), TrafficQuery(now - timedelta(seconds=settings.drift_window_s), now))
     return list(rows["customer_text"].dropna()) if len(rows) else []
-
-
-def model_input(settings: Settings) -> Callable[[str], str]:
-    """What the API would put to the model for a question: with canonical questions on, the shop's own phrasing
-    of the routed question. Training and live questions go through the same mapping (one knowledge base, built
-    once), so the comparison is of what is asked (a new topic shows), not of how customers word it."""
-    from serving.knowledge import KnowledgeBase, policies_in_force
-
-    if not settings.canonical_questions:
-        return lambda question: question
-    knowledge = KnowledgeBase(policies_in_force(settings))
-    return lambda question: knowledge.canonical_question(question, settings.route_min_confidence)
 
 
 def canary_gate(settings: Settings, registry: Registry, record: AdapterRecord, champion: str,

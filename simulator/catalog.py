@@ -5,6 +5,11 @@ choice sets of one policy never share a value, so an answer rendered with other 
 rule by accident, and each answer names its topic with one of its ``keywords`` so that another intent's
 answer never passes for this one (``simulator.facts.states_policy`` relies on both). A few questions carry
 the typos and casual forms real customers write. Prices are in yuan in both languages: it is one shop.
+
+``questions`` are the shop's published phrasings: customers ask them, the policy team publishes them with
+every rule, and models train on them. ``held_out`` are other phrasings of the same questions that nothing
+trains on and customers in the simulation never ask: the offline A/B gate's evaluation set
+(``learners.evaluate``), so it measures answers to questions no adapter has seen.
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ class PolicySpec:
     text: Mapping[Locale, str]
     answer: Mapping[Locale, str]
     questions: Mapping[Locale, tuple[str, ...]]
+    held_out: Mapping[Locale, tuple[str, ...]]
     weight: float = 1.0  # how often customers ask about it, relative to the other policies
 
 
 def _spec(intent: str, policy_id: str, choices: dict[str, tuple[int, ...]], *, keywords: dict, text: dict,
-          answer: dict, questions: dict, weight: float = 1.0) -> PolicySpec:
+          answer: dict, questions: dict, held_out: dict, weight: float = 1.0) -> PolicySpec:
     return PolicySpec(intent, policy_id, MappingProxyType(choices), MappingProxyType(keywords),
-                      MappingProxyType(text), MappingProxyType(answer), MappingProxyType(questions), weight)
+                      MappingProxyType(text), MappingProxyType(answer), MappingProxyType(questions),
+                      MappingProxyType(held_out), weight)
 
 
 SERVICES: tuple[PolicySpec, ...] = (
@@ -52,6 +59,13 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "whats ur return policy", "Is it too late to return my order?",
                    "how long is the return window", "can i still send this back? got it last week"),
         },
+        held_out={
+            "zh": ("退货有时间限制吗？", "包裹签收一周了，还可以申请退货吗", "没用过的东西多少天内能退货", "我想把刚买的裤子退货，还来得及吗", "鞋子尺码不合适，可以退货吗",
+                   "退货最晚签收后几天申请"),
+            "en": ("Is there a time limit on returns?", "I changed my mind, can I still return my purchase?",
+                   "For how long can I return things I bought?", "can i return an unused item i got a few days ago",
+                   "What is your return deadline?", "the shirt doesnt fit, can i return it"),
+        },
     ),
     _spec(
         "refund_time", "refund-time", {"days": (1, 3, 5, 7)}, weight=2.0,
@@ -67,6 +81,12 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "退款到账时间是多久", "申请退款好几天了还没收到"),
             "en": ("When will I get my refund?", "how long does a refund take", "Still no refund, is that normal?",
                    "when do i get my money back", "How many days until the refund shows up?"),
+        },
+        held_out={
+            "zh": ("退款一般几天到账", "东西寄回去了，退款什么时候给我", "退货以后退款几个工作日到", "退款还要等多久才到账", "钱退到哪里，要几天", "退款为什么还没收到"),
+            "en": ("How soon will the refund reach my account?", "i sent it back, when is my refund coming",
+                   "How many working days does the refund take?", "my return arrived, how long until the refund",
+                   "Where does my refund go and how long does it take?", "refund still not received after a week"),
         },
     ),
     _spec(
@@ -85,6 +105,13 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "Do you offer price protection?", "price went down after i ordered, refund the diff?",
                    "How long does price protection last?", "is there a price match if it gets cheaper"),
         },
+        held_out={
+            "zh": ("下单后降价了可以申请价保吗", "价保能退多少差价", "买贵了，降价的差价能退吗", "你们的价格保护怎么申请", "降价了能不能补偿差价", "价保期有几天"),
+            "en": ("Will you pay the difference if the price drops?", "how many days of price protection do i get",
+                   "It got cheaper a week after I bought it, do I get the difference?",
+                   "does price protection cover a price drop after purchase",
+                   "Can I claim the price difference after a discount?", "what is the price protection period"),
+        },
     ),
     _spec(
         "shipping_time", "shipping-time", {"dispatch_hours": (24, 48), "delivery_days": (3, 5, 7)}, weight=3.0,
@@ -101,6 +128,12 @@ SERVICES: tuple[PolicySpec, ...] = (
             "en": ("When will my order ship?", "How long does delivery take?", "when will i get my stuff",
                    "Why hasn't my order shipped yet?", "how many days for shipping", "wen does it arrive??"),
         },
+        held_out={
+            "zh": ("付款后多久发货？", "快递一般几天送到", "订单付款后什么时候能发出", "从发货到收货要几天", "一般多久能收到货", "下单了什么时候寄出"),
+            "en": ("how soon does my order ship", "how many days until my parcel arrives",
+                   "When does my parcel usually arrive?", "how long before my order is dispatched",
+                   "How long will delivery take to my city?", "when does my order get shipped out"),
+        },
     ),
     _spec(
         "free_shipping", "free-shipping", {"threshold": (49, 59, 88, 99), "fee": (6, 8, 10)},
@@ -116,6 +149,12 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "包邮门槛是多少", "邮费多少钱"),
             "en": ("How much do I need to spend for free shipping?", "what's the shipping fee",
                    "Is shipping free?", "do i have to pay for shipping", "minimum order for free delivery?"),
+        },
+        held_out={
+            "zh": ("多少钱可以包邮啊", "不满包邮要付多少运费", "这个订单包邮吗", "运费是多少，满多少免运费", "满多少钱免邮费", "这么点东西要邮费吗"),
+            "en": ("Do I get free shipping on this order?", "how much is the shipping fee on a small order",
+                   "What is the minimum spend for free shipping?", "do small orders pay a shipping fee",
+                   "How much should I buy to get free delivery?", "is there a shipping charge"),
         },
     ),
     _spec(
@@ -134,6 +173,12 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "how long does the invoice take", "i need a receipt/invoice for work",
                    "Can I still request an invoice for an old order?"),
         },
+        held_out={
+            "zh": ("可以开电子发票吗？", "发票在哪里申请", "下单后多久能拿到发票", "公司报销需要开发票怎么弄", "电子发票怎么开", "以前的订单可以补开发票吗"),
+            "en": ("Can I get an electronic invoice?", "how do i request an invoice",
+                   "How long does it take to issue an invoice?", "i need an invoice for an order from last month",
+                   "How do I get an invoice for my purchase?", "can i get an invoice emailed to me"),
+        },
     ),
     _spec(
         "coupon", "coupon", {"min_spend": (100, 200, 300), "discount": (10, 20, 50), "valid_days": (7, 15, 30)},
@@ -149,6 +194,12 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "领的优惠券能叠加吗", "券过期了吗"),
             "en": ("How do I use my coupon?", "Why won't my coupon work?", "how long is the coupon valid",
                    "whats the minimum spend for the coupon", "Can I use two coupons on one order?"),
+        },
+        held_out={
+            "zh": ("优惠券什么时候过期", "这张券满多少可以用", "优惠券有效期是几天", "领了券下单怎么不能用", "优惠券满多少减多少", "一个订单能用几张优惠券"),
+            "en": ("When does my coupon expire?", "how much do i need to spend to use a coupon",
+                   "How many days is a coupon valid for?", "my coupon isnt applying at checkout",
+                   "How much does the coupon take off?", "can i stack coupons"),
         },
     ),
     _spec(
@@ -166,6 +217,12 @@ SERVICES: tuple[PolicySpec, ...] = (
             "en": ("How do I cancel my order?", "I ordered by mistake, can I cancel?", "cancel my order pls",
                    "What happens to an order I didn't pay for?", "can i still cancel if its been paid"),
         },
+        held_out={
+            "zh": ("付了款还能取消订单吗", "能帮我取消刚下的订单吗", "下单后不想要了怎么取消", "没付款的订单多久自动取消", "订单能取消吗，还没发货", "取消订单怎么操作"),
+            "en": ("Can I cancel an order I already paid for?", "please cancel the order i just placed",
+                   "How long before an unpaid order is cancelled?", "i want to cancel, it hasnt shipped yet",
+                   "How can I cancel my purchase?", "i placed an order by accident, cancel it"),
+        },
     ),
     _spec(
         "address_change", "address-change", {"hours": (1, 2, 12, 24)},
@@ -182,6 +239,12 @@ SERVICES: tuple[PolicySpec, ...] = (
             "en": ("I entered the wrong address, can I change it?", "How do I update my shipping address?",
                    "wrong adress on my order", "Can I change where my order is delivered?",
                    "i moved, need to change the delivery address"),
+        },
+        held_out={
+            "zh": ("怎么修改订单的收货地址", "付款后还能换地址吗", "收货地址能不能改一下", "订单还没发货，可以改收件地址吗", "地址填错了还能改吗", "我想换个收货地址"),
+            "en": ("Can I change the delivery address after paying?", "how do i fix the address on my order",
+                   "Is it possible to change my address on an order?", "need to update the address i gave",
+                   "How do I change the shipping address?", "can you send it to a different address"),
         },
     ),
     _spec(
@@ -201,6 +264,12 @@ SERVICES: tuple[PolicySpec, ...] = (
             "en": ("What payment methods do you accept?", "Can I pay in instalments?", "do u take cash on delivery",
                    "Can I pay with WeChat?", "how many installments can i split it into"),
         },
+        held_out={
+            "zh": ("支持哪些付款方式？", "买东西可以分期付款吗", "信用卡分期有利息吗", "能用支付宝付款吗", "可以货到付款吗", "能用银联卡付款吗"),
+            "en": ("Which payment methods can I use?", "can i pay cash on delivery",
+                   "Do you take Alipay or a UnionPay card?", "is there interest-free instalment on credit cards",
+                   "Can I pay with a credit card in instalments?", "what ways can i pay"),
+        },
     ),
     _spec(
         "warranty_repair", "warranty-repair", {"months": (12, 24, 36), "repair_days": (7, 10, 15)},
@@ -216,6 +285,12 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "维修要多少天", "耳机不响了可以保修么"),
             "en": ("How long is the warranty?", "My device broke, is it covered?", "warranty period?",
                    "how long does a repair take", "can you fix it for free, its still new"),
+        },
+        held_out={
+            "zh": ("这个有保修吗", "保修期内维修收费吗", "电子产品保修几个月", "保修的东西送修要几天", "保修期多长", "东西坏了能免费维修吗"),
+            "en": ("Is there a warranty on this?", "how long is the warranty on electronics",
+                   "How many months of warranty do electronics get?", "how many days does a warranty repair take",
+                   "Is the repair free under warranty?", "my headphones broke, is there a warranty"),
         },
     ),
     _spec(
@@ -233,6 +308,12 @@ SERVICES: tuple[PolicySpec, ...] = (
             "en": ("Is this product authentic?", "Are your products genuine?", "how do i know its not fake",
                    "What if I receive a counterfeit?", "r these real or knockoffs"),
         },
+        held_out={
+            "zh": ("你们的商品都是正品吗", "收到假货怎么赔偿", "怎么知道是不是正品", "万一买到假的能赔多少", "卖的是正品吗", "假一赔几"),
+            "en": ("Is everything you sell genuine?", "what if the item turns out to be fake",
+                   "How can I be sure the product is genuine?", "what compensation if it is counterfeit",
+                   "Are these items authentic?", "is this a genuine brand product"),
+        },
     ),
     _spec(
         "account_security", "account-security", {"attempts": (5, 10), "lock_minutes": (15, 30, 60)},
@@ -248,6 +329,12 @@ SERVICES: tuple[PolicySpec, ...] = (
                    "怎么重置密码", "账号锁定多久能解开"),
             "en": ("My account is locked, what do I do?", "I forgot my password", "cant log in",
                    "How do I reset my password?", "how long until my account unlocks"),
+        },
+        held_out={
+            "zh": ("密码输错好几次账号被锁了", "忘记密码了怎么找回", "密码错了几次会锁账号", "账号锁定了要等多久", "怎么修改密码", "账号登录不上怎么办"),
+            "en": ("My account got locked after too many wrong passwords", "how can i reset a forgotten password",
+                   "How many wrong passwords before the account locks?", "locked out of my account, how long",
+                   "I can't remember my password", "why is my account locked"),
         },
     ),
 )
@@ -271,9 +358,20 @@ NEW_SERVICES: tuple[PolicySpec, ...] = (
                    "how much credit for my old phone", "do you pick up the old device for trade in?",
                    "heard u do trade ins now, how does it work"),
         },
+        held_out={
+            "zh": ("旧手机可以以旧换新吗", "以旧换新会上门取旧机吗", "以旧换新能抵多少钱", "旧家电可以以旧换新吗", "以旧换新怎么参加", "旧手机以旧换新多久上门"),
+            "en": ("How does your trade-in programme work?", "can i trade in my old fridge",
+                   "How much can I get for trading in my old phone?", "does the trade-in include pickup",
+                   "Can I trade in my old appliance?", "how does trade in pickup work"),
+        },
     ),
 )
 """Services a policy change can launch; customers start asking about them once they exist."""
+
+
+def held_out_questions() -> frozenset[str]:
+    """Every held-out phrasing of every policy, both languages: what no training snapshot may hold."""
+    return frozenset(q for spec in SERVICES + NEW_SERVICES for by_locale in spec.held_out.values() for q in by_locale)
 
 
 def spec_for(intent: str) -> PolicySpec:

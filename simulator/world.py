@@ -60,6 +60,10 @@ class Policy:
     def questions(self, locale: Locale) -> tuple[str, ...]:
         return self.spec.questions[locale]
 
+    def held_out(self, locale: Locale) -> tuple[str, ...]:
+        """Phrasings nothing trains on, for evaluation only (see ``simulator.catalog``)."""
+        return self.spec.held_out[locale]
+
     def with_other_facts(self, rng: random.Random) -> Policy:
         """The same version with every fact set to another of its choices: a rule that is not this one."""
         facts = {name: rng.choice([v for v in self.spec.choices[name] if v != value])

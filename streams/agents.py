@@ -148,8 +148,9 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         await send(topics.dead_letters, letter)
         metrics.dead_lettered(reason)
 
-    async def send(topic: faust.TopicT, record: Record, timestamp: float | None = None) -> None:
-        await topic.send(key=record.key(), value=record.to_bytes(), timestamp=timestamp)
+    async def send(topic: faust.TopicT, record: Record, timestamp: float | None = None,
+                   delivered: Callable[[Any], None] | None = None) -> None:
+        await topic.send(key=record.key(), value=record.to_bytes(), timestamp=timestamp, callback=delivered)
         metrics.produced(topic.get_topic_name())
 
     async def parsed(event: faust.EventT, record_type: type[Record]) -> Record | None:
@@ -186,10 +187,19 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         previous = joins.get(key)
         state, outcome, dialog = join(JoinState.model_validate_json(previous) if previous else None,
                                       anonymized(sinks.anonymizer, record), _now(), window)
-        if outcome != "duplicate":
-            joins[key] = state.model_dump_json().encode()
-        if dialog is not None:  # stamped with the completing message's time: latency is measured from there
-            await send(topics.scored_dialogs, dialog, timestamp=event.message.timestamp)
+        if dialog is None:
+            if outcome != "duplicate":
+                joins[key] = state.model_dump_json().encode()
+            return
+        # The "scored" marker and the dialog are two sends: were the marker in the changelog while the dialog was
+        # not, a worker killed then would restore "scored", take the replayed pair for a duplicate and lose the
+        # dialog. So the marker rules this worker at once and reaches the changelog only once the dialog is
+        # delivered; killed before that, the worker restores the waiting state and the replay scores the pair
+        # again (the same event_id, which the store keeps once).
+        marker, partition = state.model_dump_json().encode(), event.message.partition
+        joins.data[key] = marker
+        await send(topics.scored_dialogs, dialog, timestamp=event.message.timestamp,  # latency counts from here
+                   delivered=lambda _: joins.send_changelog(partition, key, marker))
 
     @app.agent(app.topic(settings.topic_conversations, settings.topic_satisfaction, expiry.get_topic_name(),
                          key_serializer="raw", value_serializer="raw"))

@@ -229,6 +229,22 @@ def test_duplicate_prompts_keep_the_newest_answer(tmp_path, clock):
     assert len({prompt_key(e) for e in examples}) == len(examples)
 
 
+def test_a_customer_asking_in_the_words_of_the_evaluation_set_never_reaches_training(tmp_path, clock):
+    """A dialog whose question is a held-out phrasing is dropped: the A/B gate's evaluation set stays unseen."""
+    held_out = WORLD.policies["coupon"].held_out("en")[0]
+    with _store(_settings(tmp_path, renew_share=0.5)) as settings:
+        base = _base(settings)
+        dialogs = [_dialog(1, START, f"  {held_out.upper()} ", "the agent's answer", intent="coupon", locale="en"),
+                   _dialog(2, START, "a coupon question in other words", "the agent's answer", intent="coupon",
+                           locale="en")]
+        _write(settings, dialogs)
+
+        snapshot = refresh_snapshot(settings, base, START, END)
+
+    assert {e.source_id for e in snapshot.examples() if e.source == "dialog"} == {"e2"}
+    assert snapshot.manifest["refresh"]["held_out"] == 1  # one dialog, no context logged for coupon: one copy
+
+
 def test_base_snapshot_is_immutable_versioned_and_listed(settings, clock):
     assert latest_snapshot(settings) is None and list_snapshots(settings) == []
     base = _base(settings)

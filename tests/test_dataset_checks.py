@@ -28,7 +28,8 @@ def _with(index: int, **changes: object) -> list[Example]:
 def test_the_corpus_passes(checks):
     report = checks.run(CORPUS, parent_counts=count_examples(CORPUS), min_examples=len(CORPUS))
     assert report.passed and report.failed == {}
-    assert {"no_phone", "unique_prompt", "intent_share", "locale_share", "min_examples"} <= set(report.checks)
+    assert {"no_phone", "unique_prompt", "not_held_out", "intent_share", "locale_share",
+            "min_examples"} <= set(report.checks)
 
 
 @pytest.mark.parametrize(("field", "value", "check"), [
@@ -66,6 +67,12 @@ def test_prompts_that_normalize_alike_are_duplicates(checks):
     assert prompt_key(first.model_copy(update={"context": "another rule"})) != prompt_key(first)
     report = checks.run([*CORPUS, twin], parent_counts=None, min_examples=1)
     assert report.failed == {"unique_prompt": [f"{first.source_id}#1", f"{twin.source_id}#{len(CORPUS) + 1}"]}
+
+
+def test_a_question_of_the_held_out_evaluation_set_is_refused(checks):
+    held_out = World.create(7).policies["invoice"].held_out("zh")[1]
+    report = checks.run(_with(5, question=f" {held_out}", source_id="evaluation"), parent_counts=None, min_examples=1)
+    assert report.failed == {"not_held_out": ["evaluation#6"]}
 
 
 def test_an_intent_under_its_floor_fails_by_intent_name(checks):

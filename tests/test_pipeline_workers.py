@@ -17,6 +17,7 @@ from tests.test_pipeline import expected_scored, traffic
 pytestmark = pytest.mark.integration
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+KILLS = 3
 
 
 @pytest.fixture
@@ -33,17 +34,21 @@ def stored_ids(pipeline: Pipeline) -> list[str]:
 
 
 def test_a_worker_killed_mid_stream_resumes_and_stores_every_dialog_exactly_once(pipeline):
+    """Killed three times while it scores, the worker loses nothing: a kill between a join's "scored" state
+    reaching the changelog and its dialog reaching the topic lost that dialog (in 2 of 7 suite runs with one
+    kill, and in 2 of 2 runs with five) before the state waited for the dialog's delivery."""
     worker = pipeline.start_worker()
-    options = SimulateOptions(dialogs=1500, seed=5, start=START, rate_per_s=200)  # traffic goes on for 7 s
+    options = SimulateOptions(dialogs=2500, seed=5, start=START, rate_per_s=200)  # traffic goes on for 12 s
     wanted = expected_scored(options, pipeline.settings.policy_hmac_key.get_secret_value())
     traffic_thread = threading.Thread(target=simulate, args=(pipeline.settings, pipeline.broker.bootstrap, options,
                                                              False))
     traffic_thread.start()
-    wait_for(lambda: len(stored_ids(pipeline)) > 100, 90, "the worker to be mid-stream", every_s=0.1)
-    pipeline.kill(worker)
-    assert len(stored_ids(pipeline)) < len(wanted), "the kill came too late to test recovery"
-
-    pipeline.start_worker()
+    for _ in range(KILLS):
+        stored = len(stored_ids(pipeline))
+        wait_for(lambda: len(stored_ids(pipeline)) > stored + 100, 90, "the worker to be mid-stream", every_s=0.1)
+        pipeline.kill(worker)
+        assert len(stored_ids(pipeline)) < len(wanted), "the kill came too late to test recovery"
+        worker = pipeline.start_worker()
     traffic_thread.join(60)
     wait_for(lambda: wanted <= set(stored_ids(pipeline)), 120, "every scored dialog after the restart",
              progress=lambda: _missing(wanted, pipeline))

@@ -15,7 +15,8 @@ from features.writer import FeatureWriter
 from infra.errors import FlywheelError
 from infra.settings import Settings
 from learners.registry import Registry, new_adapter_name
-from serving.promotion import canary_verdict, model_input, promote_checked, roll_back
+from serving.knowledge import model_input
+from serving.promotion import canary_verdict, promote_checked, roll_back
 from streams.events import ScoredDialog, Turn
 
 NOW = datetime.now(UTC).replace(microsecond=0)

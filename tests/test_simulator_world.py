@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator.catalog import NEW_SERVICES, SERVICES
+from learners.dataset_checks import normalize
+from simulator.catalog import NEW_SERVICES, SERVICES, held_out_questions
 from simulator.facts import numbers_in, states_policy
 from simulator.world import LOCALES, World, policy_update_event
 from streams.events import PolicyUpdate
@@ -25,6 +26,18 @@ def test_at_least_twelve_intents_in_both_languages():
         for locale in LOCALES:
             assert len(world.questions(intent, locale)) >= 5, (intent, locale)
             assert world.answer(intent, locale) and world.policies[intent].text(locale)
+
+
+def test_every_policy_has_held_out_phrasings_in_both_languages_that_the_bank_does_not_hold():
+    """The A/B gate's evaluation set: new words for the same questions, never one the shop publishes."""
+    specs = SERVICES + NEW_SERVICES
+    bank = {normalize(q) for spec in specs for by_locale in spec.questions.values() for q in by_locale}
+    for spec in specs:
+        for locale in LOCALES:
+            held_out = spec.held_out[locale]
+            assert len(held_out) >= 6, (spec.intent, locale)
+            assert not {normalize(q) for q in held_out} & bank, (spec.intent, locale)
+    assert len(held_out_questions()) == sum(len(q) for spec in specs for q in spec.held_out.values())
 
 
 def test_corpus_pairs_every_question_with_its_correct_answer():
