@@ -58,7 +58,9 @@ class DemoPlan:
     first_adapter_steps: int = 40  # the first adapter learns the corpus the base model already knows
     # The refresh learns a service the model has never seen: with the default 120 steps and a quarter of each
     # batch renewed, the embedded model learned a changed fact but answered 0 of 22 trade-in questions; with
-    # 300 steps and half of each batch, 20 grounded and all 22 ungrounded (one run each).
+    # 300 steps and half of each batch, 20 grounded and all 22 ungrounded (one run each). On the same snapshot,
+    # 200 steps learned no trade-in answer, and 400 steps (or a 0.3 share) made refund questions regress on the
+    # held-out set enough for the A/B gate to refuse the candidate.
     refresh_steps: int = 300
     renewed_batch_share: float = 0.5
     canary_min_scores: int = 60
