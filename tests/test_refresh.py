@@ -81,9 +81,9 @@ def test_a_refresh_after_a_rule_change_answers_by_the_new_rule_and_keeps_the_oth
                                refresh_settings.data_dir / "adapters" / second.adapter, second.adapter)
     assert learned.held_out_cases == before.held_out_cases == 2 * len(LOCALES) * 6 * len(changed.policies)
     assert _held_out_knowledge(before, "return_window") <= 0.2 and _held_out_knowledge(learned, "return_window") >= 0.5
-    snapshot_questions = {normalize(e.question) for e in load_snapshot(refresh_settings, second.snapshot).examples()}
-    assert not snapshot_questions & held_out_keys()
-    manifest = load_snapshot(refresh_settings, second.snapshot).manifest
+    snapshot = load_snapshot(refresh_settings, second.snapshot)
+    assert not {normalize(e.question) for e in snapshot.examples()} & held_out_keys()
+    manifest = snapshot.manifest
     assert manifest["parent"] == first.snapshot
     assert manifest["refresh"]["renewed_policy"] > 0 and manifest["refresh"]["dropped_stale"] > 0
 
@@ -111,4 +111,3 @@ def test_a_failing_training_job_is_one_clear_error(refresh_settings: Settings, t
         train_adapter(refresh_settings, examples, str(broken), "lora-broken")
     assert "\n" not in str(error.value)
     assert not (refresh_settings.data_dir / "adapters" / "lora-broken").exists()
-
