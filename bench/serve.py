@@ -146,17 +146,18 @@ def model_inputs(settings: Settings, texts: Sequence[str]) -> list[tuple[str, st
     """The (question, policy text) pairs the API puts to the model for ``texts`` (``ChatAPI._ground`` and
     ``_ask``): scrubbed, canonical when that setting is on, grounded in the policy in force for the routed intent.
     The scratch feature store holds no published policy, so the knowledge base's text is the one in force."""
-    from serving.knowledge import KnowledgeBase, detect_locale, policies_in_force
+    from learners.rules import rules_in_force
+    from serving.knowledge import KnowledgeBase, detect_locale
     from streams.anonymizer import Anonymizer
 
-    knowledge = KnowledgeBase(policies_in_force(settings))
+    knowledge = KnowledgeBase(rules_in_force(settings))
     anonymizer = Anonymizer(settings.anonymizer_options())
     asked = []
     for text in texts:
         question = anonymizer.scrub(text).text
         routed, context = knowledge.route(question), None
         if routed is not None and routed.confidence >= settings.route_min_confidence:
-            context = knowledge.policies[routed.label].text_for(detect_locale(text))
+            context = knowledge.rules[routed.label].text(detect_locale(text))
         if settings.canonical_questions:
             question = knowledge.canonical_question(question, settings.route_min_confidence)
         asked.append((question, context))

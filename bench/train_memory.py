@@ -4,7 +4,7 @@
 settings, which the benchmark passes on through the environment) prints one JSON line ``{"peak_mb": ...}``:
 the memory the steps add over the loaded model (the largest resident set seen after a backward pass or an
 optimizer step on CPU, peak allocated memory on CUDA). Both modes train on the same batches of the embedded
-corpus: the difference is the gradients and optimizer state LoRA does not keep for the frozen weights, against
+corpus of the shop in force: the difference is the gradients and optimizer state LoRA does not keep for the frozen weights, against
 the activations its adapters add.
 """
 
@@ -22,9 +22,9 @@ def main(model_name: str, mode: str, steps: int) -> float:
 
     from infra.settings import load_settings
     from learners.batching import batches, encode_examples
-    from learners.corpus import world_corpus
+    from learners.corpus import shop_corpus
     from learners.model import load_model
-    from simulator.world import World
+    from learners.rules import shop_rules
 
     settings = load_settings()
     torch.manual_seed(0)
@@ -33,7 +33,7 @@ def main(model_name: str, mode: str, steps: int) -> float:
         model = get_peft_model(model, LoraConfig(
             task_type="CAUSAL_LM", r=settings.lora_rank, lora_alpha=settings.lora_alpha,
             lora_dropout=settings.lora_dropout, target_modules=list(settings.lora_target_modules)))
-    rows = encode_examples(tokenizer, [e.model_dump() for e in world_corpus(World.create(settings.world_seed))])
+    rows = encode_examples(tokenizer, [e.model_dump() for e in shop_corpus(shop_rules(settings))])
     stream = batches(rows, settings.train_batch_size, tokenizer.pad_token_id, random.Random(0))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     cuda = model.device.type == "cuda"

@@ -89,6 +89,9 @@ POLICY_LOG = LogTable(
         # JSON list of {locale, question, answer}: the Q/A the policy team published with the version, which the
         # weekly refresh learns the new rule from. Nullable because it came later: rows written before it have none.
         pa.field("examples", pa.string()),
+        # JSON list of {locale, question}: evaluation questions published with the version (a new service's),
+        # which the A/B gate asks and no training snapshot may hold.
+        pa.field("held_out", pa.string()),
     ]),
     key=("policy_id", "version"),
 )
@@ -166,6 +169,7 @@ def policy_rows(update: PolicyUpdate, created: datetime) -> pa.Table:
                 "facts": _compact_json(update.facts),
                 "author": update.author,
                 "examples": _compact_json([example.model_dump(mode="json") for example in update.examples]),
+                "held_out": _compact_json([question.model_dump(mode="json") for question in update.held_out]),
             }
         ],
         schema=POLICY_LOG.schema,

@@ -90,8 +90,9 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     settings = _settings()
     options = _validated(args, SimulateOptions,
         dialogs=args.dialogs, seed=args.seed, locale=args.locale, policy_change_at=args.policy_change_at,
-        change=args.change, error_rate=args.error_rate, stale=args.stale, rate_per_s=args.rate,
-        source=args.source, start=args.start or datetime.now(UTC),
+        change=args.change, change_intent=args.change_intent, error_rate=args.error_rate, stale=args.stale,
+        rate_per_s=args.rate, source=args.source, start=args.start or datetime.now(UTC),
+        shop=args.shop or settings.shop,
     )
     summary = simulate(settings, stack.bootstrap_servers(settings), options, progress=not args.json)
     _emit(args, summary.model_dump(mode="json"), summary.describe())
@@ -184,7 +185,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     report = evaluate_adapter(settings, resolve_base_model(settings, progress=not args.json), adapter_dir,
                               args.adapter)
     summary = report.summary()
-    _emit(args, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    _emit(args, report.model_dump(mode="json"), "\n".join(f"{k}: {v}" for k, v in summary.items()))
 
 
 def cmd_adapters(args: argparse.Namespace) -> None:
@@ -284,6 +285,54 @@ def _show_policy(args: argparse.Namespace, settings: Any) -> None:
           + "\n".join(f"{locale}: {text}" for locale, text in policy.text.items()))
 
 
+# --- the shop ---------------------------------------------------------------------------------------------
+
+
+def cmd_shop(args: argparse.Namespace) -> None:
+    if args.action == "init":
+        _shop_init(args)
+        return
+    from learners.rules import describe, rules_in_force, shop_rules
+    from learners.shop import load_shop
+
+    if args.action == "check":
+        path = args.path or _settings().shop
+        shop = load_shop(path)
+        _emit(args, {"file": str(path), "name": shop.name, "intents": len(shop.intents), "policies": len(shop.policies),
+                     "held_out": len(shop.held_out), "fingerprint": shop.fingerprint()},
+              f"{path}: valid: {shop.name}, {len(shop.intents)} intents, {len(shop.policies)} policies, "
+              f"{len(shop.held_out)} held-out questions")
+        return
+    settings = _settings() if args.path is None else _settings().model_copy(update={"shop": args.path})
+    try:
+        rules = rules_in_force(settings)
+    except FlywheelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - no feature store yet: the shop file alone is what is in force
+        rules = shop_rules(settings)
+        print(f"flywheel: the policy log could not be read ({type(exc).__name__}): showing the shop file alone",
+              file=sys.stderr)
+    doc = describe(rules)
+    _emit(args, doc, "\n".join([f"{doc['name']} ({', '.join(doc['locales'])})"] + [
+        f"  {i['intent']:<24} {('policy ' + i['policy_id'] + ' v' + str(i['version'])) if i['policy_id'] else 'no policy':<30}"
+        f" {len(i['examples'])} questions, {len(i['held_out'])} held out{'  (handoff)' if i['handoff'] else ''}"
+        for i in doc["intents"]]))
+
+
+def _shop_init(args: argparse.Namespace) -> None:
+    if args.csv is None or args.out is None:  # before the imports: wrong usage answers at once
+        args.parser.error("shop init needs --csv FILE and --out FILE")
+    from learners.shop_init import draft_shop
+    from streams.anonymizer import Anonymizer
+
+    draft = draft_shop(args.csv, args.text_column, args.label_column, args.policies, args.out, name=args.name,
+                       locale=args.locale, examples=args.examples, held_out=args.held_out,
+                       anonymizer=Anonymizer(_settings().anonymizer_options()))
+    _emit(args, draft, f"wrote {args.out}: {draft['intents']} intents, {draft['policies']} policy texts, "
+          f"{draft['examples']} example and {draft['held_out']} held-out questions; check it with "
+          f"`flywheel shop check {args.out}`")
+
+
 # --- benchmarks -------------------------------------------------------------------------------------------
 
 
@@ -328,7 +377,8 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from infra.demo import DemoPlan, run_demo
 
-    report = run_demo(_settings(), out=args.out, plan=DemoPlan(seed=args.seed))
+    settings = _settings() if args.shop is None else _settings().model_copy(update={"shop": args.shop.resolve()})
+    report = run_demo(settings, out=args.out, plan=DemoPlan(seed=args.seed))
     missed = [target["name"] for target in report["targets"] if not target["passed"]]
     if missed:  # the report is written either way; the exit status tells a script whether the loop closed
         raise FlywheelError(f"the demo ran, but {len(missed)} target(s) missed: {'; '.join(missed)} "
@@ -394,6 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="publish a policy change before conversation N")
     sim.add_argument("--change", choices=["rule", "new_service"], default="rule",
                      help="what the policy change is: a changed rule or a new service with a new intent")
+    sim.add_argument("--change-intent", default=None, metavar="INTENT",
+                     help="the rule changed or the service launched (default: the shop's most asked changeable "
+                          "rule, or its first service)")
+    sim.add_argument("--shop", type=Path, default=None, metavar="FILE",
+                     help="the shop file whose customers to play (default: FLYWHEEL_SHOP)")
     sim.add_argument("--error-rate", type=_share, default=0.1, help="share of wrong oracle answers")
     sim.add_argument("--stale", action="store_true", help="the oracle ignores policy changes")
     sim.add_argument("--source", choices=["world", "banking77"], default="world",
@@ -405,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("action", choices=["apply", "show"],
                           help="apply: create the logs and register the definitions; show: views, rows, last write")
 
-    boot = command("bootstrap", cmd_bootstrap, "build the embedded base model from the project's corpus "
+    boot = command("bootstrap", cmd_bootstrap, "build the embedded base model from the shop's corpus "
                    "(cached in the data directory; skipped when FLYWHEEL_BASE_MODEL names a model)")
     boot.add_argument("--force", action="store_true", help="rebuild even if a cached model matches")
     retrain = command("retrain", cmd_retrain, "run a refresh now: snapshot, Ray Train LoRA job, evaluation, "
@@ -431,6 +486,22 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--label-column", default="label")
     intents.add_argument("--out", type=Path, help="train: where to write the model directory")
     intents.add_argument("--model", type=Path, help="eval: the model directory")
+
+    shop = command("shop", cmd_shop, "the shop definition: check a shop file, show the rules in force (the shop "
+                   "file with every published policy), or draft a shop file from labelled questions")
+    shop.add_argument("action", choices=["check", "show", "init"])
+    shop.add_argument("path", nargs="?", type=Path, metavar="FILE",
+                      help="check, show: a shop file (default: FLYWHEEL_SHOP)")
+    shop.add_argument("--csv", type=Path, help="init: a CSV of customer questions with intent labels")
+    shop.add_argument("--text-column", default="text", help="init: the question column")
+    shop.add_argument("--label-column", default="label", help="init: the intent column")
+    shop.add_argument("--policies", type=Path, default=None, metavar="DIR",
+                      help="init: a folder of policy texts, one <intent>.txt (or <intent>.<locale>.txt) each")
+    shop.add_argument("--out", type=Path, help="init: the shop file to write")
+    shop.add_argument("--name", default=None, help="init: the shop's name (default: the CSV's name)")
+    shop.add_argument("--locale", choices=["en", "zh"], default="en", help="init: the questions' language")
+    shop.add_argument("--examples", type=_positive_int, default=20, help="init: example questions kept per intent")
+    shop.add_argument("--held-out", type=_positive_int, default=6, help="init: held-out questions kept per intent")
 
     policy = command("policy", cmd_policy, "the policy team's rule changes: check a policy file, sign and publish "
                      "it to the policy topic, or show the version in force")
@@ -460,7 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "model, a policy change, the weekly refresh, gates, hot swap; writes OUT/report.html",
                    json_flag=False)
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where the demo writes its report")
-    demo.add_argument("--seed", type=int, default=7, help="the simulated shop and its customers")
+    demo.add_argument("--seed", type=int, default=7, help="the simulated customers and how the rules change")
+    demo.add_argument("--shop", type=Path, default=None, metavar="FILE",
+                      help="the shop to run the loop on (default: FLYWHEEL_SHOP, the demo shop)")
     return parser
 
 

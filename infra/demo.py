@@ -8,8 +8,8 @@ Stages, each announced on screen:
 3. customers (the simulator) talk to the served model: its answers, judged against the rules in force, decide
    their satisfaction;
 4. the policy team changes an existing rule (grounded answers follow it at once) and launches a service the
-   model has never seen (a trade-in programme): the bot fails on it, human agents answer, and those low-NPS
-   dialogs flow through the stream into the feature store;
+   model has never seen (the demo shop's trade-in programme; any shop's first file in ``services/``): the bot
+   fails on it, human agents answer, and those low-NPS dialogs flow through the stream into the feature store;
 5. the weekly refresh runs on that data, its candidate passes the A/B and drift gates, answers a canary share of
    conversations while their scores come in, and is promoted by a hot swap under live traffic;
 6. satisfaction recovers; the report (``report.json``, ``report.html``) is read back from the feature store, the
@@ -187,12 +187,12 @@ def _traffic(settings: Settings, bootstrap: str, plan: DemoPlan, run: Run, answe
     from simulator.run import Publisher
     from simulator.sources import open_source
 
-    options = run.options = _options(plan)
+    options = run.options = _options(plan, settings.shop)
     source = open_source(options, settings.policy_hmac_key.get_secret_value(), answerer)
     events = _watched(source.events(), run)
     publisher = Publisher(settings, bootstrap)
     _phase(run, answerer, "before_change", lambda: publisher.send(events, plan.before_change, plan.before_change))
-    run.mark("policy change", "the return window changes and the trade-in programme launches")
+    run.mark("policy change", _changes_said(options))
     _phase(run, answerer, "after_change", lambda: publisher.send(events, plan.after_change, plan.after_change))
     publisher.producer.flush(30)
     _drain(settings)  # the refresh reads what the stream has stored
@@ -202,13 +202,25 @@ def _traffic(settings: Settings, bootstrap: str, plan: DemoPlan, run: Run, answe
     _drain(settings)
 
 
-def _options(plan: DemoPlan) -> SimulateOptions:
-    """The run's traffic: both changes before the first dialog of the second phase; event times end before now."""
+def _options(plan: DemoPlan, shop: Path) -> SimulateOptions:
+    """The run's traffic on ``shop``: its most asked changeable rule changes and, when the shop has services to
+    launch, the first of them launches, both before the first dialog of the second phase; event times end
+    before now."""
+    from simulator.world import shop_services
+
     span = timedelta(seconds=plan.total * MEAN_GAP_S * 1.5 + 3600)
+    launch = (PolicyChange(at=plan.before_change, kind="new_service"),) if shop_services(shop) else ()
     return SimulateOptions(
-        dialogs=plan.total, seed=plan.seed, start=datetime.now(UTC) - span, mean_gap_s=MEAN_GAP_S,
-        policy_change_at=plan.before_change, change="rule",
-        more_changes=(PolicyChange(at=plan.before_change, kind="new_service"),), new_service_share=0.3)
+        dialogs=plan.total, seed=plan.seed, start=datetime.now(UTC) - span, mean_gap_s=MEAN_GAP_S, shop=shop,
+        policy_change_at=plan.before_change, change="rule", more_changes=launch, new_service_share=0.3)
+
+
+def _changes_said(options: SimulateOptions) -> str:
+    from simulator.traffic import Scenario
+
+    scenario = Scenario.of(options)
+    said = f"the {scenario.changed[0]} rule changes"
+    return said + (f" and the {scenario.launched[0]} service launches" if scenario.launched else "")
 
 
 def _watched(events: Iterator[SimEvent], run: Run) -> Iterator[SimEvent]:

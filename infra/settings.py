@@ -24,6 +24,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"
 
 # A key that only exists so the embedded stack works out of the box; production must set its own.
 DEV_POLICY_KEY = "flywheel-dev-policy-key-not-for-production"
+DEMO_SHOP = Path(__file__).resolve().parents[1] / "shops" / "demo" / "shop.yaml"
 
 
 class Settings(BaseSettings):
@@ -84,7 +85,7 @@ class Settings(BaseSettings):
     base_model: str | None = Field(
         None, description="Hugging Face id or local path; unset means the embedded model built by bootstrap"
     )
-    world_seed: int = Field(7, description="the simulated shop whose corpus the embedded base model learns")
+    shop: Path = Field(DEMO_SHOP, description="the shop definition file (YAML); default: the simulated demo shop")
     # Small models on a shared CPU run several times faster on one thread than on contended ones (measured:
     # 64 greedy answers took 48 s on two threads and 5 s on one while other processes were busy).
     torch_threads: int = Field(1, ge=1, description="CPU threads of model inference in one process")
@@ -139,9 +140,6 @@ class Settings(BaseSettings):
     canonical_questions: bool = Field(
         True, description="ask the model the closest published example question instead of the customer's words"
     )
-    seed_policies: bool = Field(
-        True, description="serve the simulated shop's day-one rules until published versions replace them"
-    )
     registry_poll_s: float = Field(0.5, gt=0, description="how often replicas read the registry and policy log")
     gate_tolerance: float = Field(0.05, ge=0, le=1, description="largest per-intent accuracy drop the A/B gate allows")
     drift_threshold: float = Field(0.6, gt=0.5, le=1, description="domain-classifier AUC above which text drifted")
@@ -150,6 +148,11 @@ class Settings(BaseSettings):
     canary_margin: float = Field(0.5, ge=0, description="NPS points the canary may trail the champion by")
     canary_timeout_s: float = Field(3600, gt=0, description="how long the canary gate waits for a verdict")
     auto_promote: bool = Field(False, description="the scheduled refresh runs the gates and promotes on its own")
+    judge_url: str | None = Field(
+        None, description="an OpenAI-compatible endpoint (base URL, .../v1) whose model judges answers; unset: rules"
+    )
+    judge_model: str | None = Field(None, description="the model the judge endpoint serves")
+    judge_api_key: SecretStr | None = Field(None, description="bearer key of the judge endpoint, if it needs one")
 
     # --- thresholds and policy ----------------------------------------------------------------------------
     nps_threshold: int = Field(6, ge=0, le=10, description="dialogs scored at most this are routed to retraining")

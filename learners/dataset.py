@@ -12,14 +12,18 @@ The refresh rule, for a previous snapshot P of N examples, a window ``[start, en
 1. **Candidates.** Policy changes: every example Q/A published with a policy version whose effective time is
    in the window. Dialogs: every dialog-log row of the window scored at most ``nps_threshold`` with a human-
    agent answer (question = the customer's first text, answer = the agent's), grounded in the text of the
-   policy version in force for its intent at the dialog's time, when the policy log has one. Each candidate
-   comes twice: grounded (that text as ``context``) and ungrounded (no context), so that the model reads a new
-   rule from its prompt and also moves its own knowledge to it.
+   policy version in force for its intent at the dialog's time (the shop file's rule, or a later version from
+   the policy log). A dialog's intent is the one serving recorded for it; where the chat platform recorded
+   none, the router trained on the rules' questions reads one (``routed_dialog_rows`` in the manifest), and a
+   dialog it is unsure of is unusable. Dialogs of handoff intents are left out (a human answers those, not the
+   model).
+   Each candidate comes twice: grounded (that text as ``context``) and ungrounded (no context), so that the
+   model reads a new rule from its prompt and also moves its own knowledge to it.
 2. **Stale.** An ungrounded example, from P or a candidate, of a policy whose newest version (as of ``end``) is
    newer than the example's version is dropped: it states a rule no longer in force. Grounded ones stay, since
    their answer follows the text in their own prompt: that is what teaches the model to read the rule it is
    given (the corpus's fact variants are all of that kind).
-   Candidates (and examples of P) whose question is one of the held-out evaluation phrasings are dropped
+   Candidates (and examples of P) whose question is one of the held-out evaluation questions are dropped
    (``held_out`` in the manifest): the A/B gate's evaluation set stays unseen, even when a customer types it.
 3. **Dedup** of the candidates by normalized (question, context), newest first (a policy example is dated by
    its version's effective time, a dialog by its own time).
@@ -48,22 +52,21 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from features.config import store_config
-from features.tables import EVENT_TIMESTAMP, POLICY_LOG
+from features.tables import EVENT_TIMESTAMP
 from features.training import DialogQuery, read_dialogs
-from features.windows import WindowQuery, read_window
 from infra.errors import FlywheelError
 from infra.files import fsync_dir
-from learners.dataset_checks import (
-    DatasetChecks, SnapshotRefused, count_examples, held_out_keys, normalize, prompt_key,
-)
+from learners.dataset_checks import DatasetChecks, SnapshotRefused, count_examples, prompt_key
 from learners.examples import Example
+from learners.rules import PolicyVersion, Rules, read_policy_log, shop_rules, train_router
+from learners.shop import normalize
 from streams.events import utcnow
 
 if TYPE_CHECKING:
@@ -75,7 +78,6 @@ FORMAT_VERSION = 1
 EXAMPLES_FILE, MANIFEST_FILE = "examples.jsonl", "manifest.json"
 _NAME = re.compile(r"^ds-\d{8}-\d{6}-[a-z0-9]{1,24}-[0-9a-f]{12}$")
 _HINT = re.compile(r"^[a-z0-9]{1,24}$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,6 @@ class _Candidate:
     example: Example
 
 
-@dataclass(frozen=True)
-class _PolicyVersion:
-    policy_id: str
-    version: int
-    intent: str
-    effective_at: datetime
-    text: Mapping[str, str]
-    examples: Sequence[Mapping[str, str]]
-
-
 def datasets_dir(settings: Settings) -> Path:
     """Where every snapshot of ``settings`` lives, one folder each (and ``.tmp-*`` folders being written)."""
     return settings.data_dir / "datasets"
@@ -124,25 +116,28 @@ def default_checks() -> DatasetChecks:
 
 def build_base_snapshot(settings: Settings, examples: Iterable[Example], name_hint: str = "base", *,
                         checks: DatasetChecks | None = None) -> Snapshot:
-    """A snapshot without parent (the first one, e.g. from ``world_corpus``, or imported data); of examples
+    """A snapshot without parent (the first one, e.g. from ``shop_corpus``, or imported data); of examples
     with the same prompt the first is kept."""
     given = list(examples)
     unique = _first_per_prompt(given)
     manifest = {"parent": None, "window": None, "renew_share": None, "seed": None,
                 "base": {"input": len(given), "deduplicated": len(given) - len(unique)}}
-    return _checked_write(settings, unique, manifest, name_hint, None, checks)
+    return _checked_write(settings, unique, manifest, name_hint, None, checks, shop_rules(settings).held_out_keys())
 
 
 def refresh_snapshot(settings: Settings, previous: Snapshot, start: datetime, end: datetime, seed: int = 0, *,
                      checks: DatasetChecks | None = None) -> Snapshot:
     """The next snapshot: ``previous`` refreshed with the feature store's window ``[start, end)`` by the rule in
     the module docstring."""
-    config = store_config(settings)
-    policies = [_policy_version(row) for row in _records(read_window(config, POLICY_LOG, WindowQuery(_EPOCH, end)))]
-    rows = _records(read_dialogs(config, DialogQuery(start, end, max_nps=settings.nps_threshold,
-                                                     with_agent_answer=True)))
+    policies, day_one = read_policy_log(settings, end), shop_rules(settings)
+    rules = day_one.apply_all(policies)
+    rows = _records(read_dialogs(store_config(settings), DialogQuery(start, end, max_nps=settings.nps_threshold,
+                                                                     with_agent_answer=True)))
+    rows = _with_intents(rows, rules, settings.route_min_confidence)
     changed = [p for p in policies if start <= p.effective_at < end]
-    examples, summary = _refresh(previous.examples(), policies, changed, rows, settings.renew_share, seed)
+    in_force = [rule.policy for rule in day_one.rules.values() if rule.policy] + policies
+    examples, summary = _refresh(previous.examples(), in_force, changed, rows, settings.renew_share, seed,
+                                 rules.held_out_keys())
     manifest = {
         "parent": previous.name,
         "window": {"start": start.isoformat(), "end": end.isoformat()},
@@ -153,16 +148,30 @@ def refresh_snapshot(settings: Settings, previous: Snapshot, start: datetime, en
                             "effective_at": p.effective_at.isoformat(), "examples": len(p.examples)}
                            for p in changed],
     }
-    return _checked_write(settings, examples, manifest, "refresh", previous, checks)
+    return _checked_write(settings, examples, manifest, "refresh", previous, checks, rules.held_out_keys())
 
 
-def _refresh(previous: Sequence[Example], policies: Sequence[_PolicyVersion], changed: Sequence[_PolicyVersion],
-             rows: Sequence[Mapping[str, Any]], share: float, seed: int) -> tuple[list[Example], dict[str, Any]]:
+def _with_intents(rows: list[dict[str, Any]], rules: Rules, min_confidence: float) -> list[dict[str, Any]]:
+    """The rows with an intent each: the one serving recorded, else the router's reading when it is at least
+    ``min_confidence`` sure (rows marked ``routed``); rows of handoff intents are left out."""
+    unknown = [row for row in rows if not row["intent"] and row["customer_text"]]
+    router = train_router(rules) if unknown else None
+    if router is not None:
+        for row, guess in zip(unknown, router.predict([row["customer_text"] for row in unknown]), strict=True):
+            if guess.confidence >= min_confidence:
+                row.update(intent=guess.label, routed=True)
+    handoff = {rule.intent for rule in rules.rules.values() if rule.handoff}
+    return [row for row in rows if row["intent"] not in handoff]
+
+
+def _refresh(previous: Sequence[Example], policies: Sequence[PolicyVersion], changed: Sequence[PolicyVersion],
+             rows: Sequence[Mapping[str, Any]], share: float, seed: int,
+             held_out: frozenset[str]) -> tuple[list[Example], dict[str, Any]]:
     """Steps 1 to 5 of the rule: the refreshed examples and the manifest's account of them."""
     policy_candidates = [c for p in changed for c in _policy_candidates(p)]
     dialog_candidates, unusable = _dialog_candidates(rows, policies)
     is_stale = _stale_test(policies)
-    usable = [c for c in policy_candidates + dialog_candidates if not _held_out(c.example)]
+    usable = [c for c in policy_candidates + dialog_candidates if normalize(c.example.question) not in held_out]
     fresh = [c for c in usable if not is_stale(c.example)]
     candidates = _first_per_prompt([c.example for c in sorted(fresh, key=lambda c: c.at, reverse=True)])
     taught = {prompt_key(c.example) for c in fresh if c.example.source == "policy"}
@@ -172,7 +181,7 @@ def _refresh(previous: Sequence[Example], policies: Sequence[_PolicyVersion], ch
     target = int(share * len(previous) + 0.5)
     renewed = mandatory + stratified_sample(optional, max(0, min(len(candidates), target) - len(mandatory)), seed)
     renewed_keys = {prompt_key(e) for e in renewed}
-    allowed = [e for e in previous if not _held_out(e)]  # a parent written before its phrasing was held out
+    allowed = [e for e in previous if normalize(e.question) not in held_out]  # written before it was held out
     live = [e for e in allowed if not is_stale(e)]
     unreplaced = [e for e in live if prompt_key(e) not in renewed_keys]
     kept = stratified_sample(unreplaced, max(0, len(previous) - len(renewed)), seed)
@@ -183,6 +192,7 @@ def _refresh(previous: Sequence[Example], policies: Sequence[_PolicyVersion], ch
         "held_out": (len(previous) - len(allowed)) + (len(policy_candidates) + len(dialog_candidates) - len(usable)),
         "deduplicated": (len(fresh) - len(candidates)) + (len(live) - len(unreplaced)),
         "candidates": {"policy": len(policy_candidates), "dialog": len(dialog_candidates), "dialog_rows": len(rows),
+                       "routed_dialog_rows": sum(bool(row.get("routed")) for row in rows),
                        "unusable_dialog_rows": unusable},
         "policy_over_share": len(mandatory) > target,
     }
@@ -234,35 +244,25 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def _policy_version(row: Mapping[str, Any]) -> _PolicyVersion:
-    return _PolicyVersion(policy_id=row["policy_id"], version=int(row["version"]), intent=row["intent"],
-                          effective_at=row[EVENT_TIMESTAMP].to_pydatetime(), text=json.loads(row["text"]),
-                          examples=json.loads(row["examples"] or "[]"))
-
-
-def _held_out(example: Example) -> bool:
-    return normalize(example.question) in held_out_keys()
-
-
 def _copies(context: str | None, **fields: Any) -> list[Example]:
     """The grounded example and its ungrounded copy (one example when there is no context to ground in)."""
     ungrounded = Example(**fields, context=None)
     return [ungrounded] if context is None else [Example(**fields, context=context), ungrounded]
 
 
-def _policy_candidates(policy: _PolicyVersion) -> list[_Candidate]:
+def _policy_candidates(policy: PolicyVersion) -> list[_Candidate]:
     return [_Candidate(policy.effective_at, example)
             for qa in policy.examples
-            for example in _copies(policy.text.get(qa["locale"]), question=qa["question"], answer=qa["answer"],
-                                   intent=policy.intent, locale=qa["locale"], policy_id=policy.policy_id,
+            for example in _copies(policy.text.get(qa.locale), question=qa.question, answer=qa.answer,
+                                   intent=policy.intent, locale=qa.locale, policy_id=policy.policy_id,
                                    policy_version=policy.version, source="policy",
                                    source_id=f"{policy.policy_id}:v{policy.version}")]
 
 
 def _dialog_candidates(rows: Sequence[Mapping[str, Any]],
-                       policies: Sequence[_PolicyVersion]) -> tuple[list[_Candidate], int]:
-    """Both copies of every usable dialog, and how many rows were unusable (no intent or question, or a text
-    beyond the example contract's bounds)."""
+                       policies: Sequence[PolicyVersion]) -> tuple[list[_Candidate], int]:
+    """Both copies of every usable dialog, and how many rows were unusable (no intent, even routed, or no
+    question, or a text beyond the example contract's bounds)."""
     in_force = _in_force_lookup(policies)
     candidates, unusable = [], 0
     for row in rows:
@@ -280,13 +280,13 @@ def _dialog_candidates(rows: Sequence[Mapping[str, Any]],
     return candidates, unusable
 
 
-def _in_force_lookup(policies: Sequence[_PolicyVersion]) -> Callable[[str | None, datetime], _PolicyVersion | None]:
+def _in_force_lookup(policies: Sequence[PolicyVersion]) -> Callable[[str | None, datetime], PolicyVersion | None]:
     """intent, time -> the version most recently put in force for the intent by then (what serving grounded on)."""
-    by_intent: dict[str, list[_PolicyVersion]] = defaultdict(list)
+    by_intent: dict[str, list[PolicyVersion]] = defaultdict(list)
     for policy in sorted(policies, key=lambda p: (p.effective_at, p.version)):
         by_intent[policy.intent].append(policy)
 
-    def lookup(intent: str | None, at: datetime) -> _PolicyVersion | None:
+    def lookup(intent: str | None, at: datetime) -> PolicyVersion | None:
         versions = by_intent.get(intent or "", [])
         index = bisect.bisect_right(versions, at, key=lambda p: p.effective_at)
         return versions[index - 1] if index else None
@@ -294,7 +294,7 @@ def _in_force_lookup(policies: Sequence[_PolicyVersion]) -> Callable[[str | None
     return lookup
 
 
-def _stale_test(policies: Sequence[_PolicyVersion]) -> Callable[[Example], bool]:
+def _stale_test(policies: Sequence[PolicyVersion]) -> Callable[[Example], bool]:
     """Whether an example states a superseded rule from its own knowledge (ungrounded, older version)."""
     newest: dict[str, int] = {}
     for policy in policies:
@@ -310,14 +310,14 @@ def _stale_test(policies: Sequence[_PolicyVersion]) -> Callable[[Example], bool]
 # --- writing and reading ------------------------------------------------------------------------------------
 
 def _checked_write(settings: Settings, examples: Sequence[Example], manifest: dict[str, Any], hint: str,
-                   parent: Snapshot | None, checks: DatasetChecks | None) -> Snapshot:
+                   parent: Snapshot | None, checks: DatasetChecks | None, held_out: frozenset[str]) -> Snapshot:
     """Check ``examples`` in their canonical order, refuse them on any failure, else write them."""
     if not _HINT.match(hint):
         raise FlywheelError("a snapshot name hint is 1 to 24 lower-case letters and digits")
     ordered = sorted(examples, key=lambda e: (e.intent, e.locale, e.source, e.source_id, e.question,
                                               e.context or "", e.answer))
     report = (checks or default_checks()).run(ordered, parent_counts=parent.manifest["counts"] if parent else None,
-                                              min_examples=settings.snapshot_min_examples)
+                                              min_examples=settings.snapshot_min_examples, held_out=held_out)
     if not report.passed:
         raise SnapshotRefused(report)
     return _write(datasets_dir(settings), ordered, manifest | {"checks": report.summary()}, hint)

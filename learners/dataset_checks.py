@@ -8,8 +8,9 @@ A snapshot is what an adapter learns to say, so it is held to the project's inva
   empty context is refused too, since serving would put no system message where training had one.
 - **Known locales** and **one example per prompt**: the normalized (question, context) key of ``prompt_key``
   is unique, since two answers to one prompt teach noise.
-- **No evaluation question**: no question is one of the held-out phrasings the A/B gate evaluates on
-  (``simulator.catalog.held_out_questions``), or the gate would measure recall of its own training set.
+- **No evaluation question**: no question is one of the held-out questions the A/B gate evaluates on (the shop
+  file's and those published with policies, ``Rules.held_out_keys``), or the gate would measure recall of its
+  own training set.
 - **Balance**: every intent and every locale holds at least a floor share of the snapshot, and one the parent
   snapshot had keeps at least ``keep_parent_share`` of its share there (a refresh may not starve an intent the
   model already serves); and the snapshot has at least ``min_examples`` rows.
@@ -24,10 +25,7 @@ rows are named ``<source_id>#<line>`` (the line ``examples.jsonl`` would give th
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.errors import FlywheelError
 from learners.examples import Example
+from learners.shop import normalize
 from streams.quality import LOCALES, PII_PATTERNS, contract_bound, ephemeral_context, failed_ids, ids_only_result_format
 
 if TYPE_CHECKING:
@@ -49,22 +48,6 @@ MIN_INTENT_SHARE = 0.005  # under 1 example in 200, an intent drowns among the o
 MIN_LOCALE_SHARE = 0.05
 KEEP_PARENT_SHARE = 0.5
 MAX_SHOWN_IDS = 5  # per check in an error message; the report keeps them all
-
-_SPACE = re.compile(r"\s+")
-
-
-def normalize(text: str) -> str:
-    """The form two texts are compared in: full-width folded (NFKC), case-folded, whitespace collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
-
-
-@functools.cache
-def held_out_keys() -> frozenset[str]:
-    """The normalized held-out questions: the evaluation set, which no snapshot may hold."""
-    from simulator.catalog import held_out_questions
-
-    return frozenset(normalize(q) for q in held_out_questions())
-
 
 def prompt_key(example: Example) -> str:
     """The dedup key: a digest of the normalized question and context, the prompt the model is given."""
@@ -125,13 +108,14 @@ class DatasetChecks:
         self._group_suite = context.suites.add(gx.ExpectationSuite(name="groups", expectations=list(groups.values())))
         self._checks = (*rows, *groups)
 
-    def run(self, examples: Sequence[Example], *, parent_counts: Mapping[str, Any] | None,
-            min_examples: int) -> CheckReport:
+    def run(self, examples: Sequence[Example], *, parent_counts: Mapping[str, Any] | None, min_examples: int,
+            held_out: frozenset[str] = frozenset()) -> CheckReport:
         """Check ``examples`` in the order they will be written; ``parent_counts`` are the parent snapshot's
-        ``count_examples`` (None for a snapshot without parent)."""
+        ``count_examples`` (None for a snapshot without parent), ``held_out`` the normalized evaluation questions."""
         failed: dict[str, list[str]] = {}
         if examples:
-            _merge(failed, self._validate(self._rows, self._row_suite, _row_frame(examples), ROW_ID))
+            frame = _row_frame(examples, held_out)
+            _merge(failed, self._validate(self._rows, self._row_suite, frame, ROW_ID))
         groups = _group_frame(count_examples(examples), parent_counts, min_examples, self._floors)
         _merge(failed, self._validate(self._groups, self._group_suite, groups, GROUP_ID))
         return CheckReport(self._checks, failed, dict(self._floors))
@@ -168,8 +152,7 @@ def _row_expectations(gx: Any) -> dict[str, Expectation]:
         "context_length": length("context_chars", "context"),  # null (no context) is not checked
         "known_locale": (exp.ExpectColumnValuesToBeInSet, {"column": "locale", "value_set": list(LOCALES)}),
         "unique_prompt": (exp.ExpectColumnValuesToBeUnique, {"column": "key"}),
-        "not_held_out": (exp.ExpectColumnValuesToNotBeInSet, {"column": "question_key",
-                                                              "value_set": sorted(held_out_keys())}),
+        "not_held_out": (exp.ExpectColumnValuesToBeInSet, {"column": "held_out", "value_set": [False]}),
     }
     return {name: kind(**kwargs, meta={"check": name}) for name, (kind, kwargs) in checks.items()}
 
@@ -182,9 +165,9 @@ def _group_expectations(gx: Any) -> dict[str, Expectation]:
             for check in ("intent_share", "locale_share", "min_examples")}
 
 
-def _row_frame(examples: Sequence[Example]) -> pd.DataFrame:
+def _row_frame(examples: Sequence[Example], held_out: frozenset[str]) -> pd.DataFrame:
     """One row per example: its id, all its texts in one column (one regex pass per kind of identifier), the
-    length of each text, its locale, prompt key and normalized question."""
+    length of each text, its locale, prompt key and whether its question is a held-out one."""
     import pandas as pd
 
     return pd.DataFrame({
@@ -195,7 +178,7 @@ def _row_frame(examples: Sequence[Example]) -> pd.DataFrame:
         "context_chars": pd.array([None if e.context is None else len(e.context) for e in examples], "Int64"),
         "locale": [e.locale for e in examples],
         "key": [prompt_key(e) for e in examples],
-        "question_key": [normalize(e.question) for e in examples],
+        "held_out": [normalize(e.question) in held_out for e in examples],
     })
 
 

@@ -64,13 +64,13 @@ def next_snapshot(settings: Settings, now: datetime, seed: int) -> Any:
     """The base snapshot on the first run, else the previous snapshot refreshed with the data since its window
     ended. A base snapshot came from the corpus and read none of the feature store, so the refresh after it
     reads everything the store holds up to ``now``."""
-    from learners.corpus import world_corpus
+    from learners.corpus import shop_corpus
     from learners.dataset import build_base_snapshot, latest_snapshot, refresh_snapshot
-    from simulator.world import World
+    from learners.rules import shop_rules
 
     previous = latest_snapshot(settings)
     if previous is None:
-        return build_base_snapshot(settings, world_corpus(World.create(settings.world_seed)))
+        return build_base_snapshot(settings, shop_corpus(shop_rules(settings)))
     window = previous.manifest.get("window")
     start = datetime.fromisoformat(window["end"]) if window else datetime(1970, 1, 1, tzinfo=UTC)
     if start >= now:
@@ -91,29 +91,33 @@ def renewed_flags(settings: Settings, snapshot: Any, examples: list[Any]) -> lis
 
 def evaluate_adapter(settings: Settings, base: str, adapter_dir: Path | None, name: str) -> Any:
     """The evaluation of ``base`` (+ the adapter in ``adapter_dir``) on the rules in force now, each question put
-    to the model as serving would put it (``serving.knowledge.model_input``).
+    to the model as serving would put it (``serving.knowledge.model_input``) and judged by the judge the
+    settings name (``learners.llm_judge.judge_for``).
 
-    It is kept in ``data_dir/reports/<name>/evaluation.json`` and reused while the rules in force, the base
-    model and the way questions are asked are the ones it was made on: adapters are immutable, so the same model
-    on the same rules answers the same (greedy decoding), and the promotion gates need not ask again what the
-    refresh just asked.
+    It is kept in ``data_dir/reports/<name>/evaluation.json`` and reused while the shop, the rules in force, the
+    base model, the judge and the way questions are asked are the ones it was made on: adapters are immutable, so
+    the same model on the same rules answers the same (greedy decoding), and the promotion gates need not ask
+    again what the refresh just asked.
     """
     import torch
 
-    from learners.evaluate import EvalReport, evaluate, world_in_force
+    from learners.evaluate import EvalReport, evaluate
+    from learners.llm_judge import judge_for
+    from learners.rules import rules_in_force
     from serving.knowledge import model_input
 
-    world = world_in_force(settings)
+    rules = rules_in_force(settings)
+    judge = judge_for(settings, rules)
     cache = settings.data_dir / "reports" / name / "evaluation.json"
-    made_on = {"base_model": base, "canonical_questions": settings.canonical_questions,
-               "world_policies": {p.intent: p.version for p in world.policies.values()}}
+    made_on = {"base_model": base, "canonical_questions": settings.canonical_questions, "judge": judge.name,
+               "shop": rules.shop_fingerprint, "rules_in_force": rules.versions(), "applied": list(rules.applied)}
     if cache.is_file():
         cached = json.loads(cache.read_text())
-        if cached.get("made_on") == made_on:
+        if cached.get("made_on") == json.loads(json.dumps(made_on)):
             return EvalReport.model_validate(cached["report"])
     torch.set_num_threads(settings.torch_threads)
     model, tokenizer = load_with_adapter(base, adapter_dir)
-    report = evaluate(model, tokenizer, world, name=name, ask=model_input(settings))
+    report = evaluate(model, tokenizer, rules, name=name, ask=model_input(settings), judge=judge)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"made_on": made_on, "report": report.model_dump(mode="json")}, ensure_ascii=False))
     return report

@@ -1,8 +1,9 @@
-"""Reference-based text metrics (ROUGE-L, BLEU) for Chinese and English answers, without extra packages.
+"""Reference-based text metrics (ROUGE-L, BLEU, chrF) for Chinese and English answers, without extra packages.
 
 Chinese is scored per character and English per lower-cased word, the usual choice for each when no word
-segmenter is at hand; both metrics follow their standard definitions (ROUGE-L: LCS F-measure; BLEU: corpus
-BLEU-4 with brevity penalty and add-one smoothing of the higher orders, as sentence-level tools do).
+segmenter is at hand; the metrics follow their standard definitions (ROUGE-L: LCS F-measure; BLEU: corpus
+BLEU-4 with brevity penalty and add-one smoothing of the higher orders, as sentence-level tools do; chrF:
+character n-gram F-score, n = 1..6, beta = 2, whitespace ignored, as sacrebleu computes it, on a 0-1 scale).
 """
 
 from __future__ import annotations
@@ -64,3 +65,26 @@ def bleu(candidates: Sequence[str], references: Sequence[str], locales: Sequence
     log_precision = sum(math.log((matches[n] + (n > 0)) / (totals[n] + (n > 0))) for n in range(max_n)) / max_n
     brevity = 1.0 if cand_len > ref_len else math.exp(1 - ref_len / cand_len)
     return brevity * math.exp(log_precision)
+
+
+def _char_ngrams(text: str, n: int) -> Counter:
+    return Counter(text[i:i + n] for i in range(len(text) - n + 1))
+
+
+def chrf(candidate: str, reference: str, max_n: int = 6, beta: float = 2.0) -> float:
+    """chrF of one answer against its reference, in [0, 1]: the same for any language, no tokenizer needed."""
+    cand, ref = ("".join(text.split()) for text in (candidate, reference))
+    precisions, recalls = [], []
+    for n in range(1, max_n + 1):
+        grams, ref_grams = _char_ngrams(cand, n), _char_ngrams(ref, n)
+        if not grams or not ref_grams:
+            continue
+        common = sum(min(count, ref_grams[gram]) for gram, count in grams.items())
+        precisions.append(common / sum(grams.values()))
+        recalls.append(common / sum(ref_grams.values()))
+    if not precisions:
+        return 0.0
+    precision, recall = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+    if precision + recall == 0:
+        return 0.0
+    return (1 + beta ** 2) * precision * recall / (beta ** 2 * precision + recall)

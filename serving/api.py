@@ -35,7 +35,8 @@ from ray import serve
 from infra.errors import FlywheelError
 from infra.settings import Settings, load_settings
 from serving.guards import HANDOFF_REPLY, UNAVAILABLE_REPLY, AnswerFilter, StreamGuard, needs_handoff
-from serving.knowledge import KnowledgeBase, detect_locale, fingerprint, policies_in_force
+from learners.rules import rules_in_force
+from serving.knowledge import KnowledgeBase, detect_locale, fingerprint
 from serving.metrics import CONTENT_TYPE, ServeMetrics
 from serving.model_service import AnswerRequest, AnswerResult
 from serving.schemas import ROUTED, ChatRequest, Served, Tier, chunk, completion, error, new_completion_id
@@ -125,7 +126,7 @@ class ChatAPI:
         self.filter = AnswerFilter(self.anonymizer, self.settings.sensitive_words, self.settings.max_answer_chars)
         self.online = OnlineFeatures(store_config(self.settings))
         self.registry = Registry.open(self.settings)
-        self.knowledge = await asyncio.to_thread(lambda: KnowledgeBase(policies_in_force(self.settings)))
+        self.knowledge = await asyncio.to_thread(lambda: KnowledgeBase(rules_in_force(self.settings)))
         self.model_status: dict[str, Any] = {}
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
@@ -148,10 +149,10 @@ class ChatAPI:
                 self.model_status = {}
 
     async def _follow_policies(self) -> None:
-        policies = await asyncio.to_thread(policies_in_force, self.settings)
-        if fingerprint(policies) != self.knowledge.fingerprint:
-            self.knowledge = await asyncio.to_thread(KnowledgeBase, policies)
-            log.info("knowledge base now holds %d policies", len(policies))
+        rules = await asyncio.to_thread(rules_in_force, self.settings)
+        if fingerprint(rules) != self.knowledge.fingerprint:
+            self.knowledge = await asyncio.to_thread(KnowledgeBase, rules)
+            log.info("knowledge base now holds %d intents", len(rules.rules))
 
     async def check_health(self) -> None:
         if self._watcher.done():
@@ -219,6 +220,10 @@ class ChatAPI:
             served = Served(adapter=None, tier="handoff", conversation_id=conversation_id, handoff=True)
             return Reply(HANDOFF_REPLY[locale], served), None, Grounding()
         grounding = await self._ground(question)
+        rule = self.knowledge.rule(grounding.intent)
+        if rule is not None and rule.handoff:  # an intent the shop has a human answer
+            served = self._served("handoff", None, conversation_id, grounding, handoff=True)
+            return Reply(self.filter(rule.answer(locale)), served), None, grounding
         faq = self._faq(grounding, locale, question)
         if faq is not None:
             return Reply(self.filter(faq), self._served("faq", None, conversation_id, grounding)), None, grounding
@@ -243,12 +248,14 @@ class ChatAPI:
         routed = self.knowledge.route(question)
         if routed is None or routed.confidence < self.settings.route_min_confidence:
             return Grounding(confidence=routed.confidence if routed else None)
-        known = self.knowledge.policies[routed.label]
+        known = self.knowledge.rules[routed.label]
         online = await asyncio.to_thread(self.online.policy_for_intent, routed.label)
-        if online is not None and online.version >= known.version:
+        if online is not None and online.version >= (known.version or 0):
             policy_id, version, texts = online.policy_id, online.version, online.text
+        elif known.policy is not None:
+            policy_id, version, texts = known.policy_id, known.version, dict(known.policy.text)
         else:
-            policy_id, version, texts = known.policy_id, known.version, dict(known.text)
+            return Grounding(routed.label, routed.confidence)
         return Grounding(routed.label, routed.confidence, policy_id, version, json.dumps(texts, ensure_ascii=False))
 
     def _faq(self, grounding: Grounding, locale: Locale, question: str) -> str | None:
@@ -259,9 +266,9 @@ class ChatAPI:
         return self._knowledge_answer(grounding, locale, question)
 
     def _knowledge_answer(self, grounding: Grounding, locale: Locale, question: str) -> str | None:
-        """The published answer of the version in force: the closest example answer when the knowledge base
-        already holds that version, else the rule's own text (fresh from the online view)."""
-        known = self.knowledge.policies.get(grounding.intent or "")
+        """The answer of the version in force: the knowledge base's when it already holds that version, else the
+        rule's own text (fresh from the online view)."""
+        known = self.knowledge.rule(grounding.intent)
         if known is not None and known.version == grounding.policy_version:
             return self.knowledge.faq_answer(known.intent, locale, question)
         return _in_locale(grounding.text, locale)
@@ -287,10 +294,11 @@ class ChatAPI:
         return Reply(self.filter(text), self._served("fallback", None, conversation_id, grounding))
 
     @staticmethod
-    def _served(tier: Tier, adapter: str | None, conversation_id: str, grounding: Grounding) -> Served:
+    def _served(tier: Tier, adapter: str | None, conversation_id: str, grounding: Grounding,
+                handoff: bool = False) -> Served:
         return Served(adapter=adapter, tier=tier, conversation_id=conversation_id, intent=grounding.intent,
                       confidence=grounding.confidence, policy_id=grounding.policy_id,
-                      policy_version=grounding.policy_version)
+                      policy_version=grounding.policy_version, handoff=handoff)
 
     # --- streaming ----------------------------------------------------------------------------------------
 
@@ -348,7 +356,8 @@ class ChatAPI:
         status = self.model_status
         return {"status": "ok" if status else "degraded", "champion": status.get("champion"),
                 "canary": status.get("canary"), "canary_share": status.get("canary_share"),
-                "model_replica_pid": status.get("pid"), "policies": len(self.knowledge.policies)}
+                "model_replica_pid": status.get("pid"), "intents": len(self.knowledge.rules.rules),
+                "policies": sum(r.policy is not None for r in self.knowledge.rules.rules.values())}
 
     @app.get("/metrics")
     async def prometheus(self) -> Response:

@@ -135,8 +135,12 @@ def offline_gates(settings: Settings, registry: Registry, record: AdapterRecord,
         return [result], None
     incumbent = evaluate_adapter(settings, base, champion.path if champion else None,
                                  champion.name if champion else BASE)
-    ab = ab_gate(held_out_verdicts(candidate), held_out_verdicts(incumbent), tolerance=settings.gate_tolerance,
-                 min_gain=0.0 if champion else -settings.gate_tolerance)
+    if candidate.held_out_cases == 0:
+        ab = GateResult("ab", "fail", {"cases": 0.0}, "the rules in force have no held-out question to compare the "
+                        "models on: give the shop file held_out questions")
+    else:
+        ab = ab_gate(held_out_verdicts(candidate), held_out_verdicts(incumbent), tolerance=settings.gate_tolerance,
+                     min_gain=0.0 if champion else -settings.gate_tolerance)
     _record(settings, registry, record.name, ab)
     if not ab.passed:
         return [ab], None

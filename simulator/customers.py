@@ -168,6 +168,39 @@ def _harmless_values(rng: random.Random) -> dict[str, str]:
             "hour": str(rng.randint(1, 11))}
 
 
+_FILLERS: dict[Locale, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "zh": (("亲，", "你好，", "请问", "在吗？", "客服，"), ("呀", "啊", "，谢谢", "？？", "急")),
+    "en": (("hi, ", "hello ", "quick question: ", "hey "), (" thanks", " pls", "??", " asap")),
+}
+_END = "?？.。!！"
+
+
+def typed(question: str, locale: Locale, rng: random.Random) -> str:
+    """``question`` as a customer types it: sometimes a greeting or filler before or after it, its final mark
+    dropped, English in lower case, or two letters of a word swapped (a typo)."""
+    before, after = _FILLERS[locale]
+    if rng.random() < 0.3:
+        question = question.rstrip(_END)
+    if locale == "en" and rng.random() < 0.3:
+        question = question.lower()
+    if locale == "en" and rng.random() < 0.15:
+        question = _swap_letters(question, rng)
+    if rng.random() < 0.25:
+        question = rng.choice(before) + question
+    if rng.random() < 0.15:
+        question += rng.choice(after)
+    return question
+
+
+def _swap_letters(text: str, rng: random.Random) -> str:
+    words = [m for m in re.finditer(r"[A-Za-z]{4,}", text)]
+    if not words:
+        return text
+    word = rng.choice(words)
+    at = rng.randrange(word.start() + 1, word.end() - 2)
+    return text[:at] + text[at + 1] + text[at] + text[at + 2:]
+
+
 def message(question: str, locale: Locale, rng: random.Random, customer: Customer | None = None,
             order: bool = False) -> Fragment:
     """A customer's message: the question, with the customer's personal data (when given), an order number
@@ -211,7 +244,7 @@ def _samples(n: int, seed: int, locale: LocaleMode, personal: bool) -> list[Samp
     customers = Customers(f"samples:{seed}:customers")
     samples = []
     for _ in range(n):
-        loc = pick_locale(rng, locale)
+        loc = pick_locale(rng, locale, world.locales)
         question = rng.choice(world.questions(rng.choice(world.intents), loc))
         customer = customers.draw(loc) if personal else None
         text = message(question, loc, rng, customer, order=rng.random() < 0.3)

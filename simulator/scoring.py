@@ -47,7 +47,7 @@ class Surveys:
         return self.rng.choices(range(11), weights=_NPS_WEIGHTS[outcome])[0]
 
     def report(self, timeline: Timeline, conversation: Conversation, outcome: Outcome,
-               entities: Mapping[int, tuple[Entity, ...]]) -> None:
+               entities: Mapping[int, tuple[Entity, ...]], asked: str | None = None) -> None:
         """Schedule a finished conversation and, if the customer answers the survey, its score.
 
         ``conversation.event_time`` is when it ended; it is reported a moment later, or, for the share of
@@ -59,7 +59,8 @@ class Surveys:
         survey_delay = report_delay + seconds(rng.expovariate(1.0 / self.mean_delay_s))
         if answered and rng.random() < self.early_share:
             report_delay = survey_delay + seconds(rng.uniform(5.0, 120.0))
-        timeline.schedule(SimEvent(conversation.model_copy(update={"event_time": end + report_delay}), entities))
+        timeline.schedule(SimEvent(conversation.model_copy(update={"event_time": end + report_delay}), entities,
+                                   asked))
         if answered:
             timeline.schedule(SimEvent(self._score(timeline, conversation, outcome, end + survey_delay)))
 

@@ -57,8 +57,8 @@ class ServedAnswerer:
             return Answer(NO_ANSWER, FAILED)
         served = (reply.model_extra or {}).get("flywheel", {})
         self._keep(started, question, reply.model, served.get("tier", "model"), served.get("policy_version"))
-        return Answer(reply.choices[0].message.content or NO_ANSWER, reply.model, served.get("policy_id"),
-                      served.get("policy_version"))
+        return Answer(reply.choices[0].message.content or NO_ANSWER, reply.model, served.get("intent"),
+                      served.get("policy_id"), served.get("policy_version"))
 
     def _keep(self, started: float, question: Question, adapter: str, tier: str, version: int | None) -> None:
         self.exchanges.append(Exchange(time.time(), 1000 * (time.perf_counter() - started), question.conversation_id,

@@ -28,11 +28,13 @@ def seconds(value: float) -> timedelta:
 
 @dataclass(frozen=True)
 class SimEvent:
-    """A record for a topic and, for a conversation, the ground truth of what each turn carries
-    (turn index -> entities injected into that turn's text)."""
+    """A record for a topic and, for a conversation, the ground truth a real chat platform does not have: what
+    each turn carries (turn index -> entities injected into that turn's text) and the intent the customer asked
+    about (the conversation's ``intent`` is what the bot took it for)."""
 
     record: Record
     entities: Mapping[int, tuple[Entity, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    asked: str | None = None
 
 
 class Timeline:

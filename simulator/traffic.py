@@ -1,10 +1,11 @@
 """Dialogs in the simulated shop: customers ask, the bot answers, some answers go wrong, agents step in.
 
-A dialog is a customer question (with personal data in a share of them) answered by the pluggable
-answerer, then a follow-up that depends on whether the answer stated the rule in force: thanks, or a
-complaint that may end with a human agent giving the right answer. A policy change is published at a
-chosen dialog; from then on the world in force is the changed one, and after a new service launches a
-share of customers ask about it.
+A dialog is a customer question (one of the shop's example questions as a customer types it, with personal data
+in a share of them) answered by the pluggable answerer, then a follow-up that depends on whether the answer
+stated the rule in force: thanks, or a complaint that may end with a human agent giving the right answer; an
+intent the shop hands to a person always ends with one. A policy change is published at a chosen dialog; from
+then on the world in force is the changed one, and after a new service launches a share of customers ask about
+it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from learners.judge import RuleJudge
+from learners.rules import Rule
 from simulator.answerer import Answerer, PolicyOracle, Question
-from simulator.customers import Customers, Entity, Fragment, contact_reply, message
-from simulator.facts import states_policy
+from simulator.customers import Customers, Entity, Fragment, contact_reply, message, typed
 from simulator.options import SimulateOptions
 from simulator.scoring import Outcome, Surveys
 from simulator.timeline import SimEvent, Timeline
-from simulator.world import Policy, World, pick_locale, policy_update_event
+from simulator.world import World, pick_locale, policy_update_event
 from streams.events import Conversation, Locale, Role, Turn
 
 _CHANNELS: dict[Locale, tuple[str, ...]] = {"zh": ("app", "app", "web", "wechat"),
@@ -46,7 +48,7 @@ class Change:
     world in force from then on."""
 
     at: int
-    policy: Policy
+    rule: Rule
     launches: bool
     world: World
 
@@ -60,12 +62,13 @@ class Scenario:
 
     @classmethod
     def of(cls, options: SimulateOptions) -> Scenario:
-        world, changes = World.create(options.seed), []
+        initial = World.create(options.seed, options.shop)
+        world, changes = initial, []
         for spec in options.changes():
-            intent, launches = spec.changed_intent, spec.kind == "new_service"
+            intent, launches = options.intent_of(spec, initial), spec.kind == "new_service"
             world = world.with_new_service(intent) if launches else world.with_rule_change(intent)
-            changes.append(Change(spec.at, world.policies[intent], launches, world))
-        return cls(World.create(options.seed), tuple(changes))
+            changes.append(Change(spec.at, world[intent], launches, world))
+        return cls(initial, tuple(changes))
 
     @property
     def final(self) -> World:
@@ -74,7 +77,12 @@ class Scenario:
     @property
     def launched(self) -> tuple[str, ...]:
         """The intents of the services the run launches."""
-        return tuple(c.policy.intent for c in self.changes if c.launches)
+        return tuple(c.rule.intent for c in self.changes if c.launches)
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """The intents whose rule the run changes."""
+        return tuple(c.rule.intent for c in self.changes if not c.launches)
 
 
 @dataclass
@@ -130,20 +138,22 @@ class _Run:
         while self.pending and self.pending[0].at == index:
             self._publish(self.pending.pop(0))
         options, rng = self.options, self.rng
-        locale, intent = pick_locale(rng, options.locale), self._intent()
+        intent = self._intent()
+        rule = self.world[intent]
+        locale = pick_locale(rng, options.locale, rule.locales)
         customer = self.customers.draw(locale) if rng.random() < options.pii_share else None
-        asked = message(rng.choice(self.world.questions(intent, locale)), locale, rng, customer,
-                        order=rng.random() < options.order_share)
+        question = rng.choice(rule.questions(locale))
+        asked = message(typed(question, locale, rng), locale, rng, customer, order=rng.random() < options.order_share)
         conversation_id = self.timeline.conversation_id()
         answer = self.answerer.answer(Question(asked.text, locale, intent, conversation_id))
-        policy = self.world.policies[intent]
+        right = RuleJudge(self.world.rules)(question, locale, rule, answer.text).correct
 
         transcript = _Transcript(self.timeline, self.timeline.now_s)
         transcript.say("customer", asked)
         transcript.say("bot", answer.text, rng.uniform(1.0, 4.0))
-        outcome = self._follow_up(transcript, states_policy(policy, answer.text), locale)
+        outcome: Outcome = "handed_off" if rule.handoff else self._follow_up(transcript, right, locale)
         if outcome == "handed_off":
-            transcript.say("agent", policy.answer(locale), rng.uniform(30.0, 240.0))
+            transcript.say("agent", rule.answer(locale), rng.uniform(30.0, 240.0))
             if customer:
                 transcript.say("agent", _ASK_CONTACT[locale], rng.uniform(2.0, 10.0))
                 transcript.say("customer", contact_reply(customer, rng), rng.uniform(5.0, 40.0))
@@ -151,11 +161,11 @@ class _Run:
         conversation = Conversation(
             event_id=self.timeline.event_id(), event_time=transcript.turns[-1].at,
             conversation_id=conversation_id, locale=locale, channel=rng.choice(_CHANNELS[locale]),
-            turns=transcript.turns, adapter_version=answer.adapter_version, intent=intent,
+            turns=transcript.turns, adapter_version=answer.adapter_version, intent=answer.intent,
             policy_id=answer.policy_id, policy_version=answer.policy_version,
             resolved=outcome != "wrong", handed_off=outcome == "handed_off",
         )
-        self.surveys.report(self.timeline, conversation, outcome, transcript.entities)
+        self.surveys.report(self.timeline, conversation, outcome, transcript.entities, intent)
 
     def _follow_up(self, transcript: _Transcript, right: bool, locale: Locale) -> Outcome:
         """What the customer says after the bot's answer, and how the dialog ends."""
@@ -179,15 +189,15 @@ class _Run:
         """What the next customer asks about: a launched service for a share of them, otherwise the
         policies in force weighted by how often customers ask about each."""
         launched = self.scenario.launched
-        live = [intent for intent in launched if intent in self.world.policies]
+        live = [intent for intent in launched if intent in self.world.rules.rules]
         if live and self.rng.random() < self.options.new_service_share:
             return live[0] if len(live) == 1 else self.rng.choice(live)
-        asked = [p for p in self.world.policies.values() if p.intent not in launched]
-        return self.rng.choices(asked, weights=[p.spec.weight for p in asked])[0].intent
+        asked = [r for r in self.world.rules.rules.values() if r.intent not in launched]
+        return self.rng.choices(asked, weights=[r.weight for r in asked])[0].intent
 
     def _publish(self, change: Change) -> None:
         """The policy team publishes the change; it is in force from this moment."""
         self.world = change.world
-        update = policy_update_event(change.policy, key=self.policy_key, event_id=self.timeline.event_id(),
+        update = policy_update_event(change.rule, key=self.policy_key, event_id=self.timeline.event_id(),
                                      effective_at=self.timeline.at(self.timeline.now_s))
         self.timeline.schedule(SimEvent(update))

@@ -132,8 +132,19 @@ class PolicyExample(BaseModel):
     answer: Text
 
 
+class PolicyQuestion(BaseModel):
+    """An evaluation question published with a rule: the A/B gate asks it, no training snapshot may hold it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    locale: Locale
+    question: Text
+
+
 class PolicyUpdate(Record):
-    """A versioned rule from the policy team; ``signature`` is an HMAC over every other field."""
+    """A versioned rule from the policy team; ``signature`` is an HMAC over every other field. A rule for an intent
+    the shop does not have yet (a new service) brings its customer questions and answers in ``examples`` and its
+    evaluation questions in ``held_out``."""
 
     record_name = "policy update"
     key_field = "policy_id"
@@ -145,12 +156,14 @@ class PolicyUpdate(Record):
     text: Annotated[dict[Locale, Text], Field(min_length=1)]
     facts: dict[Slug, FactValue] = Field(default_factory=dict)
     examples: list[PolicyExample] = Field(default_factory=list)
+    held_out: list[PolicyQuestion] = Field(default_factory=list)
     author: Slug
     signature: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     def signing_payload(self) -> bytes:
-        """Canonical bytes the signature covers: every field but the signature, sorted, compact."""
-        body = self.model_dump(mode="json", exclude={"signature"})
+        """Canonical bytes the signature covers: every field but the signature, sorted, compact (an empty
+        ``held_out`` is left out, so updates signed before the field existed still verify)."""
+        body = self.model_dump(mode="json", exclude={"signature"} | (set() if self.held_out else {"held_out"}))
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -71,14 +71,48 @@ def read_topic(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes,
     return messages
 
 
+def _base_model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory of the run's embedded base model, shared by the test processes of ``pytest -n``."""
+    mine = tmp_path_factory.getbasetemp()
+    return (mine.parent if "PYTEST_XDIST_WORKER" in os.environ else mine) / "base-model"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When the run has tests that need the base model, start building it at once in a process of its own, so
+    the tests that do not need it run meanwhile instead of a test process waiting idle on the build (a few CPU
+    minutes). One process starts it (an exclusive marker file); ``base_model_dir`` waits on the build's lock."""
+    if not any("base_model_dir" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    from infra.workers import start_flywheel
+
+    root = _base_model_root(session.config._tmp_path_factory)  # noqa: SLF001 - the fixture's factory
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        (root / ".prebuild").open("x").close()
+    except FileExistsError:
+        return
+    session.config.stash[_PREBUILD] = start_flywheel(["bootstrap", "--json"], Settings(data_dir=root),
+                                                      root / "prebuild.log")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the build this process started if it still runs (a short run that ended first)."""
+    from infra.broker import stop_pid
+
+    build = session.config.stash.get(_PREBUILD, None)
+    if build is not None and build.poll() is None:
+        stop_pid(build.pid, timeout_s=10, popen=build)
+
+
+_PREBUILD = pytest.StashKey[subprocess.Popen]()
+
+
 @pytest.fixture(scope="session")
 def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The embedded base model, bootstrapped once per run (a few CPU minutes) and shared by every test that needs
-    a real model (LoRA training, evaluation, serving); treat it as read-only. Under ``pytest -n`` the test
-    processes share one data directory: the first builds the model under the bootstrap's lock, the others wait
-    for it and load it from the cache."""
+    """The embedded base model, bootstrapped once per run (a few CPU minutes, started at collection) and shared by
+    every test that needs a real model (LoRA training, evaluation, serving); treat it as read-only. Under
+    ``pytest -n`` the test processes share one data directory: whoever builds the model holds the bootstrap's
+    lock, the others wait for it and load it from the cache."""
     from learners.bootstrap import bootstrap
 
-    mine = tmp_path_factory.getbasetemp()
-    root = (mine.parent if "PYTEST_XDIST_WORKER" in os.environ else mine) / "base-model"
-    return bootstrap(Settings(data_dir=root), progress=False)
+    return bootstrap(Settings(data_dir=_base_model_root(tmp_path_factory)), progress=False)

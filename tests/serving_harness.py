@@ -70,14 +70,16 @@ class ServedStack:
         self.pipeline.stop()
 
 
-def start_served(root: Path, base_model: Path, champion_noise: float | None = 0.0, **overrides: object) -> ServedStack:
-    """Broker, feature store, one worker and the chat API on a free port; with ``champion_noise`` not None, a
-    champion adapter is registered before serving starts."""
+def start_served(root: Path, base_model: Path, champion_noise: float | None = 0.0, worker: bool = True,
+                 **overrides: object) -> ServedStack:
+    """Broker, feature store, one worker (unless not ``worker``) and the chat API on a free port; with
+    ``champion_noise`` not None, a champion adapter is registered before serving starts."""
     port = free_port()
     pipeline = Pipeline.start(root, base_model=str(base_model), serve_port=port, admin_token=ADMIN_TOKEN,
                               registry_poll_s=0.2, **overrides)
     try:
-        pipeline.start_worker()
+        if worker:
+            pipeline.start_worker()
         if champion_noise is not None:
             name = register_adapter(pipeline.settings, make_adapter(base_model, root / "adapters", champion_noise))
             Registry.open(pipeline.settings).promote(name, reason="test champion")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,17 @@ from infra.errors import FlywheelError
 from infra.settings import Settings
 from learners import bootstrap as bootstrap_module
 from learners.bootstrap import Recipe, bootstrap, fingerprint, train_bpe
-from learners.corpus import world_corpus
+from learners.corpus import shop_corpus
+from learners.judge import RuleJudge
 from learners.model import answer, generate, load_model, resolve_base_model
 from learners.prompt import CHAT_TEMPLATE, EOS, PAD, prompt_text
-from simulator.facts import states_policy
-from simulator.world import LOCALES, World
+from learners.rules import Rules, shop_rules
+from learners.shop import load_shop
+from learners.variants import changed_facts, with_facts
+from tests.conftest import REPO
 
-SEED = Settings().world_seed
+RULES = shop_rules(Settings())
+LOCALES = RULES.locales
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +35,13 @@ def loaded(base_model_dir: Path) -> tuple:
 
 
 def share_stating(model, tokenizer, cases: list) -> dict[str, float]:
-    """Per locale, the share of (policy, question, context, locale) cases whose answer states the policy."""
+    """Per locale, the share of (rule, question, context, locale) cases whose answer states the rule."""
+    judge = RuleJudge(RULES)
     replies = answer(model, tokenizer, [(question, context) for _, question, context, _ in cases])
     shares = {}
     for locale in LOCALES:
-        marks = [states_policy(policy, reply) for (policy, _, _, loc), reply in zip(cases, replies) if loc == locale]
+        marks = [judge(question, loc, rule, reply).correct
+                 for (rule, question, _, loc), reply in zip(cases, replies) if loc == locale]
         shares[locale] = sum(marks) / len(marks)
     return shares
 
@@ -51,10 +59,13 @@ def test_bootstrapped_model_loads_through_the_auto_classes(base_model_dir: Path)
 
 @pytest.mark.integration
 def test_answers_follow_the_policy_text_in_the_prompt_after_a_rule_change(loaded: tuple) -> None:
-    world = World.create(SEED)
+    """Changed rules as the simulator changes them: every fact moved to one of the values the corpus showed it with
+    (values it never showed are measured, not required: ``unseen`` in the summary)."""
+
     cases = []
-    for intent, before in world.policies.items():
-        changed = world.with_rule_change(intent).policies[intent]
+    for seed, before in enumerate(RULES.answered):
+        policy = with_facts(before.policy, changed_facts(before.policy, random.Random(seed)))
+        changed = replace(before, policy=policy)
         assert dict(changed.facts) != dict(before.facts)
         cases += [(changed, question, changed.text(locale), locale)
                   for locale in LOCALES for question in changed.questions(locale)]
@@ -64,9 +75,8 @@ def test_answers_follow_the_policy_text_in_the_prompt_after_a_rule_change(loaded
 
 @pytest.mark.integration
 def test_answers_without_context_state_the_rules_in_force(loaded: tuple) -> None:
-    world = World.create(SEED)
-    cases = [(policy, question, None, locale) for policy in world.policies.values()
-             for locale in LOCALES for question in policy.questions(locale)]
+    cases = [(rule, question, None, locale) for rule in RULES.answered
+             for locale in LOCALES for question in rule.questions(locale)]
     shares = share_stating(*loaded, cases)
     assert shares == {"zh": pytest.approx(1.0, abs=0.05), "en": pytest.approx(1.0, abs=0.05)}
 
@@ -74,16 +84,18 @@ def test_answers_without_context_state_the_rules_in_force(loaded: tuple) -> None
 @pytest.mark.integration
 def test_summary_records_the_measured_quality(base_model_dir: Path) -> None:
     summary = json.loads((base_model_dir / "bootstrap.json").read_text())
-    assert summary["corpus_examples"] == len(world_corpus(World.create(SEED)))
+    assert summary["corpus_examples"] == len(shop_corpus(RULES))
+    assert summary["shop_fingerprint"] == RULES.shop_fingerprint
     assert base_model_dir.name == f"base-{summary['fingerprint'][:16]}"
     for kind in ("grounded", "ungrounded"):
         for locale in LOCALES:
             assert summary["accuracy"][kind][locale] >= 0.97, (kind, locale)
+    assert all(0 <= share <= 1 for share in summary["accuracy"]["unseen"].values())
 
 
 @pytest.mark.integration
 def test_tokenizer_loaded_by_auto_tokenizer_encodes_and_decodes_like_the_trained_bpe(base_model_dir: Path) -> None:
-    corpus = world_corpus(World.create(SEED))
+    corpus = shop_corpus(RULES)
     trained = train_bpe(corpus, Recipe())
     loaded = AutoTokenizer.from_pretrained(base_model_dir, local_files_only=True)
     texts = [e.answer for e in corpus[::7]] + [
@@ -155,11 +167,12 @@ def test_resolve_base_model_returns_the_setting_without_training(tmp_path: Path,
     assert not (tmp_path / "data").exists()
 
 
-def test_fingerprint_changes_with_the_corpus_and_the_recipe() -> None:
-    corpus = world_corpus(World.create(SEED))
+def test_fingerprint_changes_with_the_shop_and_the_recipe() -> None:
+    corpus = shop_corpus(RULES)
     base = fingerprint(corpus, Recipe())
-    assert fingerprint(world_corpus(World.create(SEED)), Recipe()) == base
-    assert fingerprint(world_corpus(World.create(SEED).with_rule_change("return_window")), Recipe()) != base
+    assert fingerprint(shop_corpus(shop_rules(Settings())), Recipe()) == base
+    abcd = Rules.from_shop(load_shop(REPO / "shops" / "abcd" / "shop.yaml"))
+    assert fingerprint(shop_corpus(abcd), Recipe()) != base
     assert fingerprint(corpus, Recipe(steps=Recipe().steps + 1)) != base
 
 

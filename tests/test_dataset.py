@@ -20,7 +20,7 @@ from features.writer import FeatureWriter
 from infra.errors import FlywheelError
 from infra.settings import Settings
 from learners import dataset
-from learners.corpus import world_corpus
+from learners.corpus import shop_corpus
 from learners.dataset import (
     Snapshot,
     build_base_snapshot,
@@ -32,14 +32,16 @@ from learners.dataset import (
 )
 from learners.dataset_checks import SnapshotRefused, prompt_key
 from learners.examples import Example
-from simulator.world import LOCALES, World, policy_update_event
+from simulator.world import World, policy_update_event
 from streams.events import ScoredDialog, Turn
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
 WORLD = World.create(7)
+LOCALES = WORLD.locales
 CHANGED = WORLD.with_rule_change("return_window")
-OLD_RULE, NEW_RULE = WORLD.policies["return_window"], CHANGED.policies["return_window"]
+OLD_RULE, NEW_RULE = WORLD["return_window"], CHANGED["return_window"]
 START = datetime(2025, 3, 3, tzinfo=UTC)
 END = START + timedelta(days=7)
 CHANGE_AT = START + timedelta(days=3)
@@ -83,7 +85,7 @@ class _store:  # noqa: N801 (a context manager like contextlib's)
         repository.destroy(self.config)
 
 
-def _dialog(n: int, at: datetime, question: str, answer: str, *, intent: str, locale: str, nps: int = 3,
+def _dialog(n: int, at: datetime, question: str, answer: str, *, intent: str | None, locale: str, nps: int = 3,
             agent: bool = True) -> ScoredDialog:
     turns = [Turn(role="customer", text=question, at=at), Turn(role="bot", text="let me check", at=at)]
     if agent:
@@ -117,7 +119,7 @@ def _write(settings: Settings, dialogs: list[ScoredDialog] = (), policies: tuple
 
 
 def _base(settings: Settings) -> Snapshot:
-    return build_base_snapshot(settings, world_corpus(WORLD))
+    return build_base_snapshot(settings, shop_corpus(WORLD.rules))
 
 
 def _strata(examples: list[Example]) -> Counter[tuple[str, str]]:
@@ -168,7 +170,7 @@ def test_a_policy_change_is_learned_whole_and_its_stale_examples_are_dropped(tmp
 
     examples = snapshot.examples()
     taught = [e for e in examples if e.source == "policy"]
-    published = NEW_RULE.examples()
+    published = policy_update_event(NEW_RULE, key="k", event_id="e", effective_at=CHANGE_AT).examples
     assert len(taught) == 2 * len(published)  # every published Q/A, grounded and not
     assert {(e.question, e.context) for e in taught} == (
         {(qa.question, NEW_RULE.text(qa.locale)) for qa in published} | {(qa.question, None) for qa in published})
@@ -188,13 +190,15 @@ def test_a_policy_change_is_learned_whole_and_its_stale_examples_are_dropped(tmp
 
 
 def test_dialogs_are_grounded_in_the_rule_in_force_at_their_time(tmp_path, clock):
+    """The version published before the dialog, or the shop file's own rule where none was."""
     with _store(_settings(tmp_path, renew_share=0.5)) as settings:
         base = _base(settings)
         old = _dialog(1, CHANGE_AT - timedelta(hours=1), "can I still return it? (old)", OLD_RULE.answer("en"),
                       intent="return_window", locale="en")
         new = _dialog(2, CHANGE_AT + timedelta(hours=1), "can I still return it? (new)", NEW_RULE.answer("en"),
                       intent="return_window", locale="en")
-        other = _dialog(3, CHANGE_AT, "no rule logged for this one", "ask the agent", intent="coupon", locale="en")
+        other = _dialog(3, CHANGE_AT, "nothing published for this one", "ask the agent", intent="coupon",
+                        locale="en")
         _write(settings, [old, new, other], policies=((OLD_RULE, START - timedelta(days=30)), (NEW_RULE, CHANGE_AT)))
 
         examples = refresh_snapshot(settings, base, START, END).examples()
@@ -204,7 +208,9 @@ def test_dialogs_are_grounded_in_the_rule_in_force_at_their_time(tmp_path, clock
     assert by_dialog[("e2", True)].answer == NEW_RULE.answer("en")
     assert (by_dialog[("e1", False)].context, by_dialog[("e1", False)].policy_version) == (OLD_RULE.text("en"), 1)
     assert ("e1", True) not in by_dialog  # stale: it states the old rule without its text
-    assert by_dialog[("e3", True)].context is None and ("e3", False) not in by_dialog
+    assert by_dialog[("e3", True)].context is None
+    assert (by_dialog[("e3", False)].context, by_dialog[("e3", False)].policy_version) == (
+        WORLD["coupon"].text("en"), 1)
     assert by_dialog[("e2", False)].question == "can I still return it? (new)"
 
 
@@ -222,16 +228,16 @@ def test_duplicate_prompts_keep_the_newest_answer(tmp_path, clock):
 
     examples = snapshot.examples()
     coupon = [e for e in examples if "use a coupon" in e.question.casefold().replace("ｈｏｗ", "how")]
-    assert [(e.answer, e.source_id) for e in coupon] == [("answer 2", "e2")]
+    assert [(e.answer, e.source_id) for e in coupon] == [("answer 2", "e2")] * 2  # grounded and not
     replaced = [e for e in examples if prompt_key(e) == prompt_key(corpus_question)]
     assert [(e.answer, e.source) for e in replaced] == [("the newer answer", "dialog")]
-    assert snapshot.manifest["refresh"]["deduplicated"] == 3  # two older askings, one corpus example
+    assert snapshot.manifest["refresh"]["deduplicated"] == 6  # two older askings, one corpus example; each twice
     assert len({prompt_key(e) for e in examples}) == len(examples)
 
 
 def test_a_customer_asking_in_the_words_of_the_evaluation_set_never_reaches_training(tmp_path, clock):
     """A dialog whose question is a held-out phrasing is dropped: the A/B gate's evaluation set stays unseen."""
-    held_out = WORLD.policies["coupon"].held_out("en")[0]
+    held_out = WORLD["coupon"].held_out("en")[0]
     with _store(_settings(tmp_path, renew_share=0.5)) as settings:
         base = _base(settings)
         dialogs = [_dialog(1, START, f"  {held_out.upper()} ", "the agent's answer", intent="coupon", locale="en"),
@@ -242,7 +248,30 @@ def test_a_customer_asking_in_the_words_of_the_evaluation_set_never_reaches_trai
         snapshot = refresh_snapshot(settings, base, START, END)
 
     assert {e.source_id for e in snapshot.examples() if e.source == "dialog"} == {"e2"}
-    assert snapshot.manifest["refresh"]["held_out"] == 1  # one dialog, no context logged for coupon: one copy
+    assert snapshot.manifest["refresh"]["held_out"] == 2  # one dialog: its grounded and its ungrounded copy
+
+
+def test_a_dialog_without_an_intent_is_read_by_the_router_and_handoff_intents_are_left_out(tmp_path, clock):
+    """A chat platform that records no intent still teaches the refresh; a human's intent teaches the model
+    nothing it will be asked."""
+    abcd = REPO / "shops" / "abcd" / "shop.yaml"
+    with _store(_settings(tmp_path, renew_share=0.5, shop=abcd)) as settings:
+        shop = World.create(0, abcd)
+        base = build_base_snapshot(settings, shop_corpus(shop.rules))
+        returns = shop["membership_returns"]
+        dialogs = [_dialog(1, START, "hi, I'm a bronze member, how long can i send my jacket back?",
+                           returns.answer("en"), intent=None, locale="en"),
+                   _dialog(2, START, "why is there a strange fee on my order?", "a colleague checks it",
+                           intent="order_mystery_fee", locale="en"),
+                   _dialog(3, START, "qwertyuiop", "?", intent=None, locale="en")]
+        _write(settings, dialogs)
+
+        snapshot = refresh_snapshot(settings, base, START, END)
+
+    renewed = {(e.source_id, e.intent) for e in snapshot.examples() if e.source == "dialog"}
+    assert renewed == {("e1", "membership_returns")}
+    candidates = snapshot.manifest["refresh"]["candidates"]
+    assert candidates["dialog_rows"] == 2 and candidates["routed_dialog_rows"] == 1
 
 
 def test_base_snapshot_is_immutable_versioned_and_listed(settings, clock):
@@ -253,7 +282,7 @@ def test_base_snapshot_is_immutable_versioned_and_listed(settings, clock):
     assert [s.name for s in list_snapshots(settings)] == [base.name] and latest_snapshot(settings).name == base.name
     loaded = load_snapshot(settings, base.name)
     assert loaded.manifest == base.manifest and loaded.examples() == base.examples()
-    assert base.manifest["counts"]["total"] == len(world_corpus(WORLD)) == len(base.examples())
+    assert base.manifest["counts"]["total"] == len(shop_corpus(WORLD.rules)) == len(base.examples())
     assert base.manifest["parent"] is None and base.manifest["base"]["deduplicated"] == 0
     for path in (base.path, base.path / "examples.jsonl", base.path / "manifest.json"):
         assert path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) == 0
@@ -277,7 +306,7 @@ def test_a_modified_snapshot_is_detected(settings):
 
 
 def test_a_snapshot_with_personal_data_is_refused_naming_ids_only(settings):
-    corpus = world_corpus(WORLD)
+    corpus = shop_corpus(WORLD.rules)
     leaked = corpus[5].model_copy(update={"answer": "call our agent Li on 13812345678", "source_id": "leak"})
 
     with pytest.raises(SnapshotRefused) as refused:
@@ -291,7 +320,7 @@ def test_a_snapshot_with_personal_data_is_refused_naming_ids_only(settings):
 
 
 def test_stratified_sample_is_proportional_and_deterministic():
-    corpus = world_corpus(WORLD)
+    corpus = shop_corpus(WORLD.rules)
     sample = stratified_sample(corpus, 100, seed=3)
     assert len(sample) == 100 and sample == stratified_sample(list(reversed(corpus)), 100, seed=3)
     assert sample != stratified_sample(corpus, 100, seed=4)

@@ -6,12 +6,15 @@ import json
 
 import pytest
 
-from learners.corpus import world_corpus
-from learners.dataset_checks import DatasetChecks, SnapshotRefused, count_examples, normalize, prompt_key
+from infra.settings import Settings
+from learners.corpus import shop_corpus
+from learners.dataset_checks import DatasetChecks, SnapshotRefused, count_examples, prompt_key
 from learners.examples import Example
-from simulator.world import World
+from learners.rules import shop_rules
+from learners.shop import normalize
 
-CORPUS = world_corpus(World.create(7))
+RULES = shop_rules(Settings())
+CORPUS = shop_corpus(RULES)
 PHONE, EMAIL, ID_NUMBER, CARD = "13812345678", "zhang.wei@example.com", "110101199003074578", "6222021234567890123"
 
 
@@ -26,7 +29,8 @@ def _with(index: int, **changes: object) -> list[Example]:
 
 
 def test_the_corpus_passes(checks):
-    report = checks.run(CORPUS, parent_counts=count_examples(CORPUS), min_examples=len(CORPUS))
+    report = checks.run(CORPUS, parent_counts=count_examples(CORPUS), min_examples=len(CORPUS),
+                        held_out=RULES.held_out_keys())
     assert report.passed and report.failed == {}
     assert {"no_phone", "unique_prompt", "not_held_out", "intent_share", "locale_share",
             "min_examples"} <= set(report.checks)
@@ -70,8 +74,9 @@ def test_prompts_that_normalize_alike_are_duplicates(checks):
 
 
 def test_a_question_of_the_held_out_evaluation_set_is_refused(checks):
-    held_out = World.create(7).policies["invoice"].held_out("zh")[1]
-    report = checks.run(_with(5, question=f" {held_out}", source_id="evaluation"), parent_counts=None, min_examples=1)
+    held_out = RULES["invoice"].held_out("zh")[1]
+    report = checks.run(_with(5, question=f" {held_out}", source_id="evaluation"), parent_counts=None, min_examples=1,
+                        held_out=RULES.held_out_keys())
     assert report.failed == {"not_held_out": ["evaluation#6"]}
 
 
@@ -83,7 +88,7 @@ def test_an_intent_under_its_floor_fails_by_intent_name(checks):
 
 def test_a_refresh_may_not_starve_or_lose_an_intent_of_its_parent(checks):
     parent = count_examples(CORPUS)
-    halved = [e for e in CORPUS if e.intent != "coupon"] + [e for e in CORPUS if e.intent == "coupon"][:60]
+    halved = [e for e in CORPUS if e.intent != "coupon"] + [e for e in CORPUS if e.intent == "coupon"][:30]
     lost = [e for e in CORPUS if e.intent != "cancellation"]
     assert checks.run(halved, parent_counts=parent, min_examples=1).failed == {"intent_share": ["intent:coupon"]}
     assert checks.run(halved, parent_counts=None, min_examples=1).passed  # on its own, balanced enough

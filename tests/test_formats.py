@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.errors import FlywheelError
-from learners.corpus import world_corpus
+from learners.corpus import shop_corpus
 from learners.examples import Example
 from learners.formats import (
     export_dataset,
@@ -20,7 +20,7 @@ from simulator.world import World
 from streams.anonymizer import Anonymizer
 
 PHONE = "13812345678"
-CORPUS = world_corpus(World.create(7))
+CORPUS = shop_corpus(World.create(7).rules)
 # Both kinds of corpus example in both languages, and examples from every other source.
 EXAMPLES = [
     *CORPUS[:3], *CORPUS[-3:], *[e for e in CORPUS if e.locale == "en"][:3],

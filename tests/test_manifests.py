@@ -284,10 +284,12 @@ def retrain_problems(m: Manifests) -> list[str]:
 
 
 def mount_problems(m: Manifests) -> list[str]:
-    """Every container given the settings mounts the data directory and the Kafka CA the settings name."""
+    """Every container given the settings mounts the data directory, the Kafka CA and the shop file the settings
+    name."""
     settings = manifest_settings(m)
     needed = {"FLYWHEEL_DATA_DIR": PurePosixPath(settings.data_dir),
-              "FLYWHEEL_SSL_CA_LOCATION": PurePosixPath(settings.ssl_ca_location).parent}
+              "FLYWHEEL_SSL_CA_LOCATION": PurePosixPath(settings.ssl_ca_location).parent,
+              "FLYWHEEL_SHOP": PurePosixPath(settings.shop).parent}
     problems = []
     for file, docs in m.items():
         for container in (c for doc in docs for c in containers(doc)):

@@ -16,11 +16,11 @@ from features.online import OnlineFeatures
 from features.traffic import EVER, TrafficQuery, read_traffic
 from features.training import DialogQuery, read_dialogs
 from infra.stack import producer_config
-from simulator.catalog import NEW_SERVICES, SERVICES
 from simulator.customers import PERSONAL
 from simulator.options import SimulateOptions
 from simulator.run import simulate
 from simulator.sources import events
+from simulator.world import World
 from streams.app import APP_ID
 from streams.events import Conversation, PolicyUpdate, Satisfaction, ScoredDialog, Turn
 from streams.signing import sign
@@ -55,7 +55,8 @@ def topic_texts(pipeline: Pipeline, names: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    intents = tuple(sorted(spec.intent for spec in (*SERVICES, *NEW_SERVICES)))
+    world = World.create(0)
+    intents = tuple(sorted((*world.intents, *world.services)))
     running = Pipeline.start(tmp_path_factory.mktemp("pipeline"), known_intents=intents)
     try:
         running.start_worker()

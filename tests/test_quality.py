@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from simulator.catalog import NEW_SERVICES, SERVICES
 from simulator.customers import STRUCTURED
 from simulator.options import SimulateOptions
 from simulator.sources import events
+from simulator.world import World
 from streams import quality
 from streams.events import Conversation, Satisfaction, ScoredDialog, Turn
 from streams.join import score_dialog
 from streams.quality import CheckError, DialogChecks
 
-INTENTS = frozenset(spec.intent for spec in SERVICES + NEW_SERVICES)
+INTENTS = frozenset((*World.create(0).intents, *World.create(0).services))
 AT = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
 # Anonymized text as it reaches the suite: placeholders, order and tracking numbers, prices, dates, times.

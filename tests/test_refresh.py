@@ -4,6 +4,7 @@ stay right."""
 
 from __future__ import annotations
 
+import json
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,11 +16,13 @@ from features.config import store_config
 from features.writer import FeatureWriter
 from infra.settings import Settings
 from learners.dataset import load_snapshot
-from learners.dataset_checks import held_out_keys, normalize
-from learners.evaluate import EvalReport, world_in_force
+from learners.evaluate import EvalReport
 from learners.refresh import evaluate_adapter, run_refresh
 from learners.registry import Registry
-from simulator.world import LOCALES, World, policy_update_event
+from learners.rules import rules_in_force
+from learners.shop import normalize
+from simulator.world import World, policy_update_event
+from tests.conftest import flywheel
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +54,14 @@ def test_the_first_refresh_registers_an_evaluated_candidate_with_its_lineage(ref
     assert load_snapshot(refresh_settings, first.snapshot).manifest["parent"] is None
 
 
+def test_flywheel_evaluate_json_names_the_judge_of_every_case(refresh_settings: Settings, first) -> None:
+    done = flywheel("evaluate", first.adapter, "--json", env=refresh_settings.as_env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["model"] == first.adapter and report["judges"] == {"facts": len(report["cases"])}
+    assert all(case["judge"] == "facts" and case["answer"] for case in report["cases"])
+
+
 def test_adapter_files_are_read_only(refresh_settings: Settings, first) -> None:
     files = [p for p in (refresh_settings.data_dir / "adapters" / first.adapter).rglob("*") if p.is_file()]
     assert any(p.name == "adapter_model.safetensors" for p in files)
@@ -59,12 +70,15 @@ def test_adapter_files_are_read_only(refresh_settings: Settings, first) -> None:
 
 def test_a_refresh_after_a_rule_change_answers_by_the_new_rule_and_keeps_the_others(
         refresh_settings: Settings, first) -> None:
-    changed = World.create(refresh_settings.world_seed).with_rule_change("return_window", {"days": 15})
-    update = policy_update_event(changed.policies["return_window"], key="flywheel-dev-policy-key-not-for-production",
+    # A change to a value the corpus showed; one it never showed (15 days) bled into the English invoice answer
+    # ("within 15 days of delivery"): README, "What the embedded model can and cannot learn".
+    changed = World.create(7).with_rule_change("return_window")
+    update = policy_update_event(changed["return_window"], key="flywheel-dev-policy-key-not-for-production",
                                  event_id="return-window-v2", effective_at=datetime.now(UTC) - timedelta(seconds=1))
     with FeatureWriter(store_config(refresh_settings)) as writer:
         assert writer.write_policy(update)
-    assert world_in_force(refresh_settings).policies["return_window"].facts == {"days": 15}
+    rules = rules_in_force(refresh_settings)
+    assert rules["return_window"].facts == changed["return_window"].facts != {"days": 7}
 
     before = evaluate_adapter(refresh_settings, refresh_settings.base_model,
                               refresh_settings.data_dir / "adapters" / first.adapter, first.adapter)
@@ -73,16 +87,17 @@ def test_a_refresh_after_a_rule_change_answers_by_the_new_rule_and_keeps_the_oth
 
     assert _knowledge(before.model_dump(), "return_window") <= 0.2  # the old adapter states 7 days
     assert _knowledge(after, "return_window") >= 0.9
-    others = [_knowledge(after, intent) for intent in changed.policies if intent != "return_window"]
-    assert min(others) >= 0.8 and sum(others) / len(others) >= 0.95
+    others = {intent: _knowledge(after, intent) for intent in rules.intents if intent != "return_window"}
+    assert min(others.values()) >= 0.8 and sum(others.values()) / len(others) >= 0.95, others
     assert after["policy_accuracy"] >= 0.95  # answers grounded in the policy text stay right everywhere
     # words no snapshot holds: the new rule reaches them too (0 of 12 -> 9 of 12 measured)
     learned = evaluate_adapter(refresh_settings, refresh_settings.base_model,
                                refresh_settings.data_dir / "adapters" / second.adapter, second.adapter)
-    assert learned.held_out_cases == before.held_out_cases == 2 * len(LOCALES) * 6 * len(changed.policies)
+    assert learned.held_out_cases == before.held_out_cases == 2 * len(rules.locales) * 6 * len(rules.intents)
+    assert {c.judge for c in learned.cases} == {"facts"}
     assert _held_out_knowledge(before, "return_window") <= 0.2 and _held_out_knowledge(learned, "return_window") >= 0.5
     snapshot = load_snapshot(refresh_settings, second.snapshot)
-    assert not {normalize(e.question) for e in snapshot.examples()} & held_out_keys()
+    assert not {normalize(e.question) for e in snapshot.examples()} & rules.held_out_keys()
     manifest = snapshot.manifest
     assert manifest["parent"] == first.snapshot
     assert manifest["refresh"]["renewed_policy"] > 0 and manifest["refresh"]["dropped_stale"] > 0
@@ -101,10 +116,11 @@ def _knowledge(evaluation: dict, intent: str) -> float:
 
 def test_a_failing_training_job_is_one_clear_error(refresh_settings: Settings, tmp_path: Path) -> None:
     from infra.errors import FlywheelError
-    from learners.corpus import world_corpus
+    from learners.corpus import shop_corpus
+    from learners.rules import shop_rules
     from learners.train import train_adapter
 
-    examples = world_corpus(World.create(refresh_settings.world_seed))[:20]
+    examples = shop_corpus(shop_rules(refresh_settings))[:20]
     broken = tmp_path / "not-a-model"
     broken.mkdir()
     with pytest.raises(FlywheelError, match=r"training job lora-broken failed: .*not-a-model") as error:

@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from learners.judge import states_policy
 from serving.promotion import promote
-from simulator.facts import states_policy
 from simulator.world import World, policy_update_event
 from streams.events import new_event_id
+from streams.policy_file import read_policy_file
 from streams.publish import publish
+from tests.conftest import REPO, flywheel
 from tests.pipeline_harness import wait_for
 from bench.adapters import make_adapter, register_adapter
 from tests.serving_harness import ADMIN_TOKEN, start_served
@@ -29,13 +31,14 @@ from tests.serving_harness import ADMIN_TOKEN, start_served
 pytestmark = pytest.mark.integration
 
 WORLD = World.create(7)
-RETURNS = WORLD.policies["return_window"]
-QUESTIONS = [q for p in WORLD.policies.values() for q in p.questions("en")[:2]]
+RETURNS = WORLD["return_window"]
+QUESTIONS = [q for r in WORLD.rules.rules.values() for q in r.questions("en")[:2]]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, base_model_dir):
-    served = start_served(tmp_path_factory.mktemp("served"), base_model_dir, generate_timeout_s=3.0)
+    served = start_served(tmp_path_factory.mktemp("served"), base_model_dir, generate_timeout_s=3.0,
+                          policy_hmac_key="the-policy-team-s-test-key")
     try:
         yield served
     finally:
@@ -114,7 +117,7 @@ def test_admin_endpoints_need_the_token(stack):
 
 
 def test_a_published_rule_change_is_in_the_answers_within_five_seconds(stack):
-    changed = WORLD.with_rule_change("return_window").policies["return_window"]
+    changed = WORLD.with_rule_change("return_window")["return_window"]
     update = policy_update_event(changed, key=stack.settings.policy_hmac_key.get_secret_value(),
                                  event_id=new_event_id(), effective_at=datetime.now(UTC))
     assert not states_policy(changed, text_of(stack.ask("how long is the return window", "before-change")))
@@ -127,6 +130,35 @@ def test_a_published_rule_change_is_in_the_answers_within_five_seconds(stack):
 
     wait_for(follows, 5, "the answers to state the new rule", every_s=0.2)
     assert time.monotonic() - published < 5
+
+
+def test_a_service_the_shop_did_not_have_is_routed_grounded_and_evaluated_once_published(stack):
+    """The policy team launches a new intent with `flywheel policy publish`: no restart, no code change."""
+    from dataclasses import replace
+
+    from learners.evaluate import evaluate, rule_cases
+    from learners.refresh import load_with_adapter
+    from learners.rules import rules_in_force
+
+    service = REPO / "shops" / "demo" / "services" / "trade-in.yaml"
+    assert "trade_in" not in rules_in_force(stack.settings).intents
+    published = flywheel("policy", "publish", str(service), env=stack.settings.as_env())
+    assert published.returncode == 0, published.stderr
+
+    def routed() -> bool:
+        served = stack.ask("以旧换新最多能抵多少", f"trade-in-{time.monotonic()}").model_extra["flywheel"]
+        return served["intent"] == "trade_in" and served["policy_id"] == "trade-in" and served["policy_version"] == 1
+    wait_for(routed, 30, "the new service to be routed and grounded", every_s=0.5)
+
+    rules = rules_in_force(stack.settings)
+    cases = [c for c in rule_cases(rules) if c.rule.intent == "trade_in"]
+    assert {c.held_out for c in cases} == {True, False}
+    assert {c.question for c in cases if c.held_out} == {q.question for q in read_policy_file(service).held_out}
+    only = replace(rules, rules={"trade_in": rules["trade_in"]})
+    champion = stack.registry().champion()
+    model, tokenizer = load_with_adapter(stack.settings.base_model, champion.path)
+    report = evaluate(model, tokenizer, only, name=champion.name, pii_questions=0)
+    assert report.judges == {"facts": len(cases)}
 
 
 class Load:
@@ -219,5 +251,5 @@ def test_customers_get_faq_answers_when_the_model_process_is_killed(stack):
     replies = [stack.ask(q, f"after-kill-{n}") for n, q in enumerate(["how long does a refund take",
                                                                       "退款多久能到账？"])]
     assert all(r.model_extra["flywheel"]["tier"] == "fallback" for r in replies)
-    refunds = WORLD.policies["refund_time"]
+    refunds = WORLD["refund_time"]
     assert all(states_policy(refunds, text_of(r)) for r in replies)

@@ -7,10 +7,13 @@ import pytest
 
 from serving.cache import ResponseCache
 from serving.guards import MASK, AnswerFilter, StreamGuard, needs_handoff
-from serving.knowledge import KnowledgeBase, detect_locale, seed_policies
+from learners.rules import PolicyVersion
+from serving.knowledge import KnowledgeBase, detect_locale
 from serving.routing import Split, canary_bucket
 from simulator.world import World
 from streams.anonymizer import Anonymizer
+
+WORLD = World.create(7)
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +23,7 @@ def anonymizer() -> Anonymizer:
 
 @pytest.fixture(scope="module")
 def knowledge() -> KnowledgeBase:
-    return KnowledgeBase(seed_policies(7))
+    return KnowledgeBase(WORLD.rules)
 
 
 def test_the_filter_masks_personal_data_sensitive_words_and_echoed_placeholders(anonymizer):
@@ -87,19 +90,16 @@ def test_the_canary_split_is_sticky_and_close_to_its_share():
     assert 0 <= canary_bucket("x") < 1
 
 
-def test_the_router_knows_every_seed_intent_and_a_launched_service(knowledge):
-    world = World.create(7)
-    for policy in world.policies.values():
+def test_the_router_knows_every_intent_of_the_shop_and_a_launched_service(knowledge):
+    for rule in WORLD.rules.rules.values():
         for locale in ("zh", "en"):
-            routed = knowledge.route(policy.questions(locale)[0])
-            assert routed is not None and routed.label == policy.intent
-    launched = world.with_new_service("trade_in").policies["trade_in"]
-    assert knowledge.route(launched.questions("en")[0]).label != "trade_in"
-    from serving.knowledge import KnownPolicy
-
-    grown = KnowledgeBase([*seed_policies(7), KnownPolicy(launched.policy_id, 1, "trade_in",
-                                                          {"en": launched.text("en")}, tuple(launched.examples()))])
-    assert grown.route(launched.questions("en")[0]).label == "trade_in"
+            routed = knowledge.route(rule.questions(locale)[0])
+            assert routed is not None and routed.label == rule.intent
+    service = WORLD.services["trade_in"]
+    assert knowledge.route(service.examples[0].question).label != "trade_in"
+    grown = KnowledgeBase(WORLD.rules.apply(PolicyVersion.from_update(service)))
+    assert grown.route(service.examples[-1].question).label == "trade_in"
+    assert grown.faq_answer("trade_in", "en", "trade in my phone?") in {e.answer for e in service.examples}
     assert grown.fingerprint != knowledge.fingerprint
 
 

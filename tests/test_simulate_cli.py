@@ -42,3 +42,28 @@ def test_simulate_produces_exactly_what_it_reports_and_the_seed_replays(tmp_path
         assert sorted(second[role]) == sorted(first[role]), f"{role}: same seed, different events"
     assert {k: v for k, v in second_report.items() if k != "wall_s"} == \
         {k: v for k, v in first_report.items() if k != "wall_s"}
+
+
+def test_simulate_plays_the_customers_of_any_shop_file(tmp_path):
+    from streams.events import Conversation, PolicyUpdate
+    from tests.conftest import REPO
+
+    env = {"FLYWHEEL_DATA_DIR": str(tmp_path)}
+    shop = str(REPO / "shops" / "abcd" / "shop.yaml")
+    wrong = flywheel("simulate", "--shop", shop, "--policy-change-at", "10", "--change", "new_service",
+                     "--change-intent", "trade_in", env=env)
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "gift_wrapping" in wrong.stderr
+    bootstrap = json.loads(flywheel("up", "--json", "--workers", "0", env=env).stdout)["bootstrap"]
+    try:
+        run = flywheel("simulate", "--shop", shop, "--dialogs", "200", "--seed", "3", "--policy-change-at", "100",
+                       "--change", "new_service", "--json", env=env)
+        assert run.returncode == 0, run.stderr
+        settings = Settings()
+        [(_, update)] = read_topic(bootstrap, settings.topic_policy_updates, settings.partitions)
+        conversations = [Conversation.from_bytes(v) for _, v in
+                         read_topic(bootstrap, settings.topic_conversations, settings.partitions)]
+    finally:
+        flywheel("down", env=env)
+    assert PolicyUpdate.from_bytes(update).intent == "gift_wrapping"
+    assert len(conversations) == 200 and {c.locale for c in conversations} == {"en"}
+    assert {c.intent for c in conversations} >= {"membership_returns", "gift_wrapping"}

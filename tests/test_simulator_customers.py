@@ -83,3 +83,20 @@ def test_messages_keep_the_question():
     rng, customer = random.Random(5), Customers("m").draw("en")
     for _ in range(50):
         assert "How long is the warranty?" in message("How long is the warranty?", "en", rng, customer).text
+
+
+def test_customers_type_the_shop_s_questions_their_own_way():
+    """Greetings, dropped question marks, lower case and the odd swapped letter: never a word lost."""
+    import random
+    from collections import Counter
+
+    from simulator.customers import typed
+
+    rng = random.Random(3)
+    question = "How many days do I have to return an item?"
+    forms = [typed(question, "en", rng) for _ in range(300)]
+    assert question in forms and len(set(forms)) > 10
+    assert any(f.startswith(("hi", "hello", "hey", "quick")) for f in forms) and any(f == f.lower() for f in forms)
+    letters = Counter(c for c in question.lower() if c.isalpha())
+    assert all(not letters - Counter(c for c in form.lower() if c.isalpha()) for form in forms)
+    assert any(typed("退货期限是几天啊", "zh", rng).startswith(("亲", "你好", "请问")) for _ in range(50))

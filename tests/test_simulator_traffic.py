@@ -12,9 +12,9 @@ from statistics import mean
 import pytest
 from pydantic import ValidationError
 
+from learners.judge import states_policy
 from simulator.answerer import Answer, Question
 from simulator.customers import PERSONAL
-from simulator.facts import states_policy
 from simulator.options import PolicyChange, SimulateOptions
 from simulator.sources import events, records
 from simulator.summary import summarize
@@ -40,6 +40,11 @@ def by_kind(opts: SimulateOptions):
     rs = list(records(opts, KEY))
     return ([r for r in rs if isinstance(r, Conversation)], [r for r in rs if isinstance(r, Satisfaction)],
             [r for r in rs if isinstance(r, PolicyUpdate)])
+
+
+def asked(opts: SimulateOptions) -> dict[str, str]:
+    """conversation id -> the intent the customer really asked about (the simulator's ground truth)."""
+    return {e.record.conversation_id: e.asked for e in events(opts, KEY) if isinstance(e.record, Conversation)}
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes():
@@ -98,13 +103,13 @@ def test_some_scores_arrive_before_their_conversation_and_some_after():
 
 def test_satisfaction_follows_whether_the_answer_was_right():
     opts = options(dialogs=1500, error_rate=0.4)
-    world = Scenario.of(opts).final
+    world, truth = Scenario.of(opts).final, asked(opts)
     conversations, scores, _ = by_kind(opts)
     nps = {s.conversation_id: s.nps for s in scores}
     right, wrong = [], []
     for c in conversations:
         if c.conversation_id in nps:
-            ok = states_policy(world.policies[c.intent], next(t.text for t in c.turns if t.role == "bot"))
+            ok = states_policy(world[truth[c.conversation_id]], next(t.text for t in c.turns if t.role == "bot"))
             (right if ok else wrong).append(nps[c.conversation_id])
     assert 0.3 < len(wrong) / (len(right) + len(wrong)) < 0.5
     assert sum(n >= 9 for n in right) / len(right) > 0.7
@@ -114,12 +119,12 @@ def test_satisfaction_follows_whether_the_answer_was_right():
 
 def test_handoffs_end_with_the_agent_stating_the_rule():
     opts = options(dialogs=800, error_rate=0.5, handoff_rate=0.6)
-    world = Scenario.of(opts).final
+    world, truth = Scenario.of(opts).final, asked(opts)
     conversations, _, _ = by_kind(opts)
     handed = [c for c in conversations if c.handed_off]
     assert handed and all(c.resolved for c in handed)
     for c in handed:
-        assert states_policy(world.policies[c.intent], next(t.text for t in c.turns if t.role == "agent"))
+        assert states_policy(world[truth[c.conversation_id]], next(t.text for t in c.turns if t.role == "agent"))
     unresolved = [c for c in conversations if not c.resolved]
     assert unresolved and not any(c.handed_off for c in unresolved)
 
@@ -134,7 +139,7 @@ def test_rule_change_is_published_once_signed_and_followed():
     after = [c for c in returns if c.turns[0].at >= update.effective_at]
     assert before and after
     assert {c.policy_version for c in before} == {1} and {c.policy_version for c in after} == {2}
-    new_rule = Scenario.of(opts).final.policies["return_window"]
+    new_rule = Scenario.of(opts).final["return_window"]
     assert all(states_policy(new_rule, c.turns[1].text) for c in after)
 
 
@@ -144,8 +149,8 @@ def test_stale_oracle_keeps_answering_the_old_rule():
     conversations, scores, [update] = by_kind(opts)
     after = [c for c in conversations if c.intent == "return_window" and c.turns[0].at >= update.effective_at]
     assert after and {c.policy_version for c in after} == {1} and {c.adapter_version for c in after} == {"oracle-stale"}
-    assert all(states_policy(scenario.initial.policies["return_window"], c.turns[1].text) for c in after)
-    assert not any(states_policy(scenario.final.policies["return_window"], c.turns[1].text) for c in after)
+    assert all(states_policy(scenario.initial["return_window"], c.turns[1].text) for c in after)
+    assert not any(states_policy(scenario.final["return_window"], c.turns[1].text) for c in after)
     nps = {s.conversation_id: s.nps for s in scores}
     stale_scores = [nps[c.conversation_id] for c in after if c.conversation_id in nps]
     assert mean(stale_scores) < 6
@@ -167,10 +172,10 @@ def test_a_run_can_change_a_rule_and_launch_a_service_at_the_same_moment():
     conversations, _, updates = by_kind(opts)
     assert sorted((u.intent, u.version) for u in updates) == [("return_window", 2), ("trade_in", 1)]
     final = Scenario.of(opts).final
-    assert final.policies["return_window"].version == 2 and "trade_in" in final.policies
+    assert final["return_window"].version == 2 and "trade_in" in final.intents
     launched_at = min(u.effective_at for u in updates)
     returns_after = [c for c in conversations if c.intent == "return_window" and c.turns[0].at >= launched_at]
-    assert returns_after and all(states_policy(final.policies["return_window"], c.turns[1].text)
+    assert returns_after and all(states_policy(final["return_window"], c.turns[1].text)
                                  for c in returns_after)
     assert all(c.turns[0].at >= launched_at for c in conversations if c.intent == "trade_in")
 
@@ -190,8 +195,9 @@ def test_the_bot_is_told_the_conversation_it_answers():
 
 def test_stale_oracle_does_not_know_a_new_service():
     opts = options(dialogs=400, policy_change_at=100, change="new_service", error_rate=0.0, stale=True)
-    asking = [c for c in by_kind(opts)[0] if c.intent == "trade_in"]
-    assert asking and all(c.policy_id is None and c.policy_version is None for c in asking)
+    truth = asked(opts)
+    asking = [c for c in by_kind(opts)[0] if truth[c.conversation_id] == "trade_in"]
+    assert asking and all(c.intent is None and c.policy_id is None and c.policy_version is None for c in asking)
     assert all(not c.resolved or c.handed_off for c in asking)
 
 
