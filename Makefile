@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test faults bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults
+
 bench: $(STAMP)
 	mkdir -p bench/results
-	for name in broker features streams train serve; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
+	for name in broker features streams train serve gates; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
 
 clean:
 	rm -rf $(VENV) .flywheel build *.egg-info

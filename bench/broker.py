@@ -24,6 +24,7 @@ from infra.topics import ensure_topics
 from simulator.options import SimulateOptions
 from simulator.sources import records
 from streams.events import Conversation
+from streams.signing import KeyPair
 
 MESSAGES = 200_000
 DISTINCT = 2_000  # distinct simulated conversations, cycled: generating 200k would measure the simulator
@@ -31,7 +32,7 @@ DISTINCT = 2_000  # distinct simulated conversations, cycled: generating 200k wo
 
 def _payloads() -> list[tuple[bytes, bytes]]:
     options = SimulateOptions(dialogs=DISTINCT, seed=1, start=datetime(2026, 11, 2, tzinfo=UTC))
-    return [(r.key(), r.to_bytes()) for r in records(options, "bench") if isinstance(r, Conversation)]
+    return [(r.key(), r.to_bytes()) for r in records(options, KeyPair.generate("bench").signer()) if isinstance(r, Conversation)]
 
 
 @contextmanager

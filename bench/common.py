@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.settings import Settings
 
-BENCHMARKS = ("broker", "features", "streams", "train", "serve")
+BENCHMARKS = ("broker", "features", "streams", "train", "serve", "gates")
 """Benchmark names; each is the module ``bench.<name>`` with ``run(settings) -> dict``."""
 
 
@@ -40,7 +40,7 @@ def run_benchmark(name: str, settings: Settings, out: Path) -> dict[str, Any]:
         "benchmark": name,
         **results,
         "machine": machine(),
-        "settings": settings.model_dump(mode="json", exclude={"policy_hmac_key", "sasl_password"}),
+        "settings": settings.model_dump(mode="json", exclude={"policy_signing_key", "sasl_password"}),
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
     }

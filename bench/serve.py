@@ -130,14 +130,15 @@ def latency(outcomes: Sequence[Outcome], wall_s: float) -> dict[str, Any]:
 # --- traffic and prompts ----------------------------------------------------------------------------------
 
 
-def simulated_traffic(settings: Settings, dialogs: int = DIALOGS) -> list[tuple[str, str]]:
+def simulated_traffic(dialogs: int = DIALOGS) -> list[tuple[str, str]]:
     """(conversation id, first customer turn) of simulated conversations, the same every run."""
     from simulator.options import SimulateOptions
     from simulator.sources import records
     from streams.events import Conversation
+    from streams.signing import KeyPair
 
     options = SimulateOptions(dialogs=dialogs, seed=SEED, start=datetime(2026, 11, 2, tzinfo=UTC))
-    conversations = (r for r in records(options, settings.policy_hmac_key.get_secret_value())
+    conversations = (r for r in records(options, KeyPair.generate("bench").signer())  # only conversations are kept
                      if isinstance(r, Conversation))
     return [(c.conversation_id, next(t.text for t in c.turns if t.role == "customer")) for c in conversations]
 
@@ -186,7 +187,7 @@ class InProcess:
 
         torch.set_num_threads(settings.torch_threads)
         self.name = adapter[0]
-        self.engine = Engine(base, max_new_tokens=settings.max_new_tokens)
+        self.engine = Engine(base, max_new_tokens=settings.max_new_tokens, timeout_s=settings.generate_timeout_s)
         self.engine.load(*adapter)
         self.filter = AnswerFilter(Anonymizer(settings.anonymizer_options()), settings.sensitive_words,
                                    settings.max_answer_chars)
@@ -469,7 +470,7 @@ def run(settings: Settings) -> dict[str, Any]:
         _say("making a champion and a candidate adapter; loading the champion in-process")
         champion, candidate = make_adapters(scratch, base)
         local = InProcess(scratch, base, champion)
-        traffic = simulated_traffic(scratch)
+        traffic = simulated_traffic()
         uncached = uncached_phase(scratch, Path(tmp) / "serve-uncached.log", traffic, local,
                                   (champion[0], candidate))
         cached = cached_phase(scratch, Path(tmp) / "serve-cached.log", traffic)

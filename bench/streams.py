@@ -35,6 +35,7 @@ from simulator.options import SimulateOptions
 from simulator.run import Publisher
 from simulator.sources import open_source, records
 from streams.events import Conversation, PolicyUpdate, Satisfaction
+from streams.signing import KeyPair, signer
 
 BURST_DIALOGS = 5000
 STEADY_DIALOGS, STEADY_RATE, WARMUP_DIALOGS = 1500, 150.0, 100
@@ -92,7 +93,7 @@ def _serialized(settings: Settings, options: SimulateOptions) -> list[tuple[str,
     """The run's raw messages as (topic, key, value), ready to produce without generating anything."""
     role = {Conversation: "conversations", Satisfaction: "satisfaction", PolicyUpdate: "policy_updates"}
     return [(settings.topics[role[type(r)]], r.key(), r.to_bytes())
-            for r in records(options, settings.policy_hmac_key.get_secret_value())]
+            for r in records(options, signer(settings))]
 
 
 def _produce(settings: Settings, bootstrap: str, messages: list[tuple[str, bytes, bytes]]) -> None:
@@ -106,8 +107,8 @@ def _produce(settings: Settings, bootstrap: str, messages: list[tuple[str, bytes
 
 def _phase(settings: Settings, workers: int, scratch: Path) -> dict[str, Any]:
     with EmbeddedBroker() as broker:
-        local = settings.model_copy(update={"bootstrap_servers": broker.bootstrap,
-                                            "data_dir": scratch / f"w{workers}"})
+        local = settings.model_copy(update={"bootstrap_servers": broker.bootstrap, "data_dir": scratch / f"w{workers}",
+                                            **KeyPair.generate("bench").settings()})
         create_topics(local, broker.bootstrap)
         repository.apply(store_config(local))
         burst = _serialized(local, SimulateOptions(dialogs=BURST_DIALOGS, seed=1, start=datetime.now(UTC)))
@@ -145,7 +146,7 @@ def _steady_latencies(settings: Settings, bootstrap: str, ports: list[int],
     """The workers' latency histograms around a steady run at ``STEADY_RATE``, opened once its producer has
     delivered its first ``WARMUP_DIALOGS`` (``stored`` dialogs were in the store before the run)."""
     options = SimulateOptions(dialogs=STEADY_DIALOGS, seed=2, start=datetime.now(UTC), rate_per_s=STEADY_RATE)
-    events = open_source(options, settings.policy_hmac_key.get_secret_value()).events()
+    events = open_source(options, signer(settings)).events()
     publisher = Publisher(settings, bootstrap, STEADY_RATE)
     publisher.send(events, WARMUP_DIALOGS)
     publisher.producer.flush(30)
@@ -161,7 +162,8 @@ def _anonymizer() -> dict[str, Any]:
     from streams.anonymizer import measure
 
     options = SimulateOptions(dialogs=ANONYMIZER_DIALOGS, seed=3, start=datetime(2026, 11, 2, tzinfo=UTC))
-    texts = [t.text for r in records(options, "bench") if isinstance(r, Conversation) for t in r.turns]
+    texts = [t.text for r in records(options, KeyPair.generate("bench").signer())
+             if isinstance(r, Conversation) for t in r.turns]
     return measure(texts)
 
 

@@ -95,8 +95,11 @@ class PostgresLog:
     """The offline log in ``schema`` of the database at ``dsn``."""
 
     def __init__(self, dsn: str, schema: str):
-        self._schema = schema
-        self._conn = psycopg.connect(dsn, autocommit=True, options=f"-csearch_path={schema}")
+        self._dsn, self._schema = dsn, schema
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self._dsn, autocommit=True, options=f"-csearch_path={self._schema}")
 
     def create(self) -> None:
         with self._conn.transaction():
@@ -111,6 +114,10 @@ class PostgresLog:
 
     @contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[_Transaction]:
+        """A transaction on the log's connection, opened again first if the server dropped it (a restart):
+        the caller's retry of a failed write then finds a live connection."""
+        if self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
         with self._conn.transaction():
             if lock is not None:
                 self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{self._schema}.{lock}"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -38,6 +39,9 @@ from features.tables import (
 )
 from infra.errors import FlywheelError
 from streams.events import PolicyUpdate, ScoredDialog, utcnow
+
+
+PolicyWrite = Literal["applied", "in_force", "stale"]
 
 
 @dataclass(frozen=True)
@@ -89,15 +93,16 @@ class FeatureWriter:
             rows = snapshot(txn.totals(names, since_hour), names, at)
             self._push(QUALITY_PUSH, txn.append(QUALITY_LOG, rows))
 
-    def write_policy(self, update: PolicyUpdate) -> bool:
-        """Put ``update`` in force online if it is newer than every stored version of its policy.
-        Returns whether it did; an older or repeated version changes nothing (policies only move forward)."""
+    def write_policy(self, update: PolicyUpdate) -> PolicyWrite:
+        """Put ``update`` in force online if it is newer than every stored version of its policy: ``applied``.
+        The same version again changes nothing and is ``in_force`` (a replay after a crash between this write
+        and the worker's own record of it); an older one is ``stale`` (policies only move forward)."""
         with self._log.transaction(lock=f"policy:{update.policy_id}") as txn:
             latest = txn.latest_version(update.policy_id)
             if latest is not None and latest >= update.version:
-                return False
+                return "in_force" if latest == update.version else "stale"
             self._push(POLICIES_PUSH, txn.append(POLICY_LOG, policy_rows(update, created=utcnow())))
-        return True
+        return "applied"
 
     def _push(self, source: str, rows: pa.Table) -> None:
         """One batched online write to every view of ``source`` (Arrow-backed frame: ints stay nullable)."""

@@ -162,8 +162,11 @@ def cmd_retrain(args: argparse.Namespace) -> None:
     settings = _settings()
     if args.schedule:
         from learners.schedule import run_scheduled
+        from serving.promotion import promote
+        from serving.watch import watch_champion
 
-        run_scheduled(settings)
+        run_scheduled(settings, promote=lambda name: promote(settings, name).state,
+                      watch=lambda: watch_champion(settings))
         return
     from learners.refresh import run_refresh
 
@@ -248,6 +251,11 @@ def cmd_intents(args: argparse.Namespace) -> None:
 def cmd_policy(args: argparse.Namespace) -> None:
     from streams.policy_file import publish_policy_file, read_policy_file
 
+    if args.action == "keygen":
+        _keygen(args)
+        return
+    if args.target is None:
+        args.parser.error(f"policy {args.action} needs a {'policy id' if args.action == 'show' else 'policy file'}")
     if args.action == "show":
         _show_policy(args, _settings())
         return
@@ -259,6 +267,19 @@ def cmd_policy(args: argparse.Namespace) -> None:
         verb = f"signed and published to {settings.topic_policy_updates}"
     _emit(args, update.model_dump(mode="json"), f"{args.target}: {update.policy_id} v{update.version} "
           f"({update.intent}, effective {update.effective_at.isoformat()}) {verb}")
+
+
+def _keygen(args: argparse.Namespace) -> None:
+    """A new Ed25519 key pair, printed as the settings that use it."""
+    from streams.signing import KeyPair
+
+    pair = KeyPair.generate(args.key_id or f"policy-{datetime.now(UTC):%Y%m%d}")
+    public_keys = json.dumps({pair.key_id: pair.public_key})
+    _emit(args, {"key_id": pair.key_id, "private_key": pair.private_key, "public_key": pair.public_key},
+          "# the policy team only (it signs `flywheel policy publish`): keep it secret\n"
+          f"FLYWHEEL_POLICY_KEY_ID={pair.key_id}\nFLYWHEEL_POLICY_SIGNING_KEY={pair.private_key}\n"
+          "# stream workers: to rotate, add this key to the ones they trust, and drop the old one once unused\n"
+          f"FLYWHEEL_POLICY_PUBLIC_KEYS='{public_keys}'")
 
 
 def _show_policy(args: argparse.Namespace, settings: Any) -> None:
@@ -371,6 +392,16 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     _emit(args, record.model_dump(mode="json"), f"rolled back: {record.name} is the champion again")
 
 
+def cmd_watch(args: argparse.Namespace) -> None:
+    """One look of the watch over a new champion: what a CronJob runs where no scheduler daemon does."""
+    from serving.watch import watch_champion
+
+    result = watch_champion(_settings())
+    doc = None if result is None else {"gate": result.gate, "verdict": result.verdict,
+                                       "metrics": result.metrics, "detail": result.detail}
+    _emit(args, doc, "no champion under watch" if result is None else f"watch {result.verdict}: {result.detail}")
+
+
 # --- the demo ---------------------------------------------------------------------------------------------
 
 
@@ -390,6 +421,18 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _key_id(text: str) -> str:
+    from pydantic import TypeAdapter, ValidationError
+
+    from infra.settings import KeyId
+
+    try:
+        return TypeAdapter(KeyId).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError("a key id is letters, digits and _.:-/, starting with a letter or "
+                                         "digit") from None
 
 
 def _share(text: str) -> float:
@@ -504,10 +547,13 @@ def build_parser() -> argparse.ArgumentParser:
     shop.add_argument("--held-out", type=_positive_int, default=6, help="init: held-out questions kept per intent")
 
     policy = command("policy", cmd_policy, "the policy team's rule changes: check a policy file, sign and publish "
-                     "it to the policy topic, or show the version in force")
-    policy.add_argument("action", choices=["publish", "check", "show"])
-    policy.add_argument("target", metavar="FILE_OR_ID",
+                     "it to the policy topic, show the version in force, or make a new signing key pair (its "
+                     "private key stays with the policy team; workers get only the public key)")
+    policy.add_argument("action", choices=["publish", "check", "show", "keygen"])
+    policy.add_argument("target", metavar="FILE_OR_ID", nargs="?",
                         help="publish, check: a JSON or YAML policy file; show: a policy id")
+    policy.add_argument("--key-id", type=_key_id, default=None, metavar="ID",
+                        help="keygen: the new key's id (default: policy-YYYYMMDD)")
 
     bench = command("bench", cmd_bench, "run a benchmark and write its JSON result", json_flag=False)
     bench.add_argument("name", choices=BENCHMARKS, help="what to measure")
@@ -526,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--force", action="store_true", help="skip the gates (recorded as forced)")
     rollback = command("rollback", cmd_rollback, "reject the champion and restore the previous one")
     rollback.add_argument("--reason", default="rolled back by the operator", help="kept in the registry history")
+    command("watch", cmd_watch, "one look at the champion under watch: its NPS and resolved share against the "
+            "champion it replaced; a significant drop rolls it back (FLYWHEEL_WATCH_ROLLBACK)")
 
     demo = command("demo", cmd_demo, "the whole flywheel on the embedded defaults: traffic through the served "
                    "model, a policy change, the weekly refresh, gates, hot swap; writes OUT/report.html",

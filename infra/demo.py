@@ -106,6 +106,7 @@ def demo_settings(settings: Settings, out: Path, base_model: str, plan: DemoPlan
 def run_demo(settings: Settings, out: Path, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
     """Run the closed loop and write ``out/report.json`` and ``out/report.html``; return the report."""
     from learners.model import resolve_base_model
+    from streams.signing import KeyPair
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "state", ignore_errors=True)
@@ -114,7 +115,8 @@ def run_demo(settings: Settings, out: Path, plan: DemoPlan = DemoPlan()) -> dict
     demo = demo_settings(settings, out, resolve_base_model(settings), plan)
     with ExitStack() as stack:
         broker = stack.enter_context(EmbeddedBroker(log_path=out / "broker.log"))
-        demo = demo.model_copy(update={"bootstrap_servers": broker.bootstrap})
+        # its own broker, so its own throwaway policy key pair: the development pair is for `flywheel up` only
+        demo = demo.model_copy(update={"bootstrap_servers": broker.bootstrap, **KeyPair.generate("demo").settings()})
         _start_stream(demo, out, stack)
         say("2/6 the first adapter: Ray Train LoRA job on the shop's corpus, then the offline gates")
         serving = _start_serving(demo, out, stack)
@@ -186,9 +188,10 @@ def _traffic(settings: Settings, bootstrap: str, plan: DemoPlan, run: Run, answe
     """Phases of customer traffic through the served model, with the change, the refresh and the swap."""
     from simulator.run import Publisher
     from simulator.sources import open_source
+    from streams.signing import signer
 
     options = run.options = _options(plan, settings.shop)
-    source = open_source(options, settings.policy_hmac_key.get_secret_value(), answerer)
+    source = open_source(options, signer(settings), answerer)
     events = _watched(source.events(), run)
     publisher = Publisher(settings, bootstrap)
     _phase(run, answerer, "before_change", lambda: publisher.send(events, plan.before_change, plan.before_change))

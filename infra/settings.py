@@ -7,12 +7,13 @@ so a test or a production deployment changes behaviour by setting variables, nev
 from __future__ import annotations
 
 import json
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from infra.errors import FlywheelError
 
@@ -22,8 +23,13 @@ if TYPE_CHECKING:
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 
-# A key that only exists so the embedded stack works out of the box; production must set its own.
-DEV_POLICY_KEY = "flywheel-dev-policy-key-not-for-production"
+# A policy signing key pair that only exists so the embedded stack works out of the box: it is used, and
+# accepted, only while no FLYWHEEL_BOOTSTRAP_SERVERS is set (streams/signing.py). Production sets its own.
+DEV_POLICY_KEY_ID = "dev"
+DEV_POLICY_SIGNING_KEY = "Ny8g02yp2AKqpEb0tvQvZQnnxeZTINbtvKdHhdgcYdE="
+DEV_POLICY_PUBLIC_KEY = "12HPnEw/e8IxHiWPP8SLrZ28WAbo2tU6tddqZbUcWZs="
+# A policy key id goes into every update it signs, where the contract takes a slug (streams.events.Slug).
+KeyId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-/]*$")]
 DEMO_SHOP = Path(__file__).resolve().parents[1] / "shops" / "demo" / "shop.yaml"
 
 
@@ -148,6 +154,11 @@ class Settings(BaseSettings):
     canary_margin: float = Field(0.5, ge=0, description="NPS points the canary may trail the champion by")
     canary_timeout_s: float = Field(3600, gt=0, description="how long the canary gate waits for a verdict")
     auto_promote: bool = Field(False, description="the scheduled refresh runs the gates and promotes on its own")
+    watch_rollback: bool = Field(True, description="roll a promoted adapter back when its NPS drops against the last")
+    watch_min_scores: int = Field(100, ge=2, description="scores the new champion needs before it is trusted")
+    watch_timeout_s: float = Field(7 * 24 * 3600, gt=0, description="how long a new champion is watched")
+    max_queued_requests: int = Field(64, ge=1, description="requests waiting per replica before the API answers 503")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body read (413 beyond, before parsing)")
     judge_url: str | None = Field(
         None, description="an OpenAI-compatible endpoint (base URL, .../v1) whose model judges answers; unset: rules"
     )
@@ -159,8 +170,25 @@ class Settings(BaseSettings):
     known_intents: tuple[str, ...] | None = Field(
         None, description="JSON list; scored dialogs with another intent fail validation (unset: any intent)"
     )
-    join_window_s: float = Field(7 * 24 * 3600, gt=0)
-    policy_hmac_key: SecretStr = SecretStr(DEV_POLICY_KEY)
+    join_window_s: float = Field(
+        7 * 24 * 3600, gt=0, description="most time between a conversation and its score; scored ids are kept this long"
+    )
+    join_unscored_s: float = Field(
+        2 * 24 * 3600, gt=0, description="how long a conversation (or score) waits in the join for its partner"
+    )
+    table_store: str | None = Field(
+        None, description="where stream workers keep join and policy state: rocksdb:// (on disk) or memory://; "
+        "unset: rocksdb:// with Kafka, memory:// on the embedded broker"
+    )
+
+    # --- policy signing (Ed25519; unset on the embedded broker: the development key pair) -------------------
+    policy_signing_key: SecretStr | None = Field(
+        None, description="the policy team's private key, base64 of its 32 raw bytes; only publishers hold it"
+    )
+    policy_key_id: KeyId | None = Field(None, description="the id of that key, written into every update it signs")
+    policy_public_keys: dict[KeyId, str] = Field(
+        default_factory=dict, description="JSON object {key id: base64 raw public key}; workers trust only these"
+    )
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:
@@ -236,3 +264,7 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors(include_url=False, include_input=False)[0]
         name = "FLYWHEEL_" + "_".join(str(p) for p in first["loc"]).upper() if first["loc"] else "FLYWHEEL_*"
         raise FlywheelError(f"setting {name}: {first['msg']}") from None
+    except SettingsError as exc:  # a collection whose variable is not JSON: pydantic-settings names the field
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"FLYWHEEL_{field.group(1).upper()}" if field else "FLYWHEEL_*"
+        raise FlywheelError(f"setting {name}: not valid JSON") from None

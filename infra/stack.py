@@ -8,6 +8,7 @@ pid, after checking the pid still runs the recorded command (pids are reused). W
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,31 @@ def kafka_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
     return {"bootstrap.servers": bootstrap or bootstrap_servers(settings), **settings.kafka_security()}
 
 
+def require_broker(settings: Settings, bootstrap: str, timeout_s: float = 10.0) -> None:
+    """Return once the broker at ``bootstrap`` answers a metadata request; else one ``FlywheelError`` with
+    librdkafka's reason, as soon as it reports every broker down or refuses the credentials (a host that does
+    not answer at all takes ``timeout_s``). A client started without this check retries forever or, in Faust,
+    dies with a long traceback."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    all_down = KafkaError._ALL_BROKERS_DOWN  # noqa: SLF001 - librdkafka's own error codes
+    fatal = {all_down, KafkaError._AUTHENTICATION}  # noqa: SLF001
+    reported: list[KafkaError] = []
+    admin = AdminClient({**kafka_config(settings, bootstrap), "log_level": 0, "error_cb": reported.append})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.list_topics(timeout=0.25)
+            return
+        except KafkaException as exc:
+            unanswered = exc.args[0].str()
+        admin.poll(0)  # serves error_cb
+        if time.monotonic() > deadline or any(e.code() in fatal for e in reported):
+            why = next((e.str() for e in reported if e.code() != all_down), unanswered)
+            raise FlywheelError(f"cannot reach the Kafka broker at {bootstrap} ({why})")
+
+
 def producer_config(settings: Settings, bootstrap: str | None = None) -> dict[str, str | bool]:
     """Options for every producer of the project. Keys are partitioned with murmur2, as Kafka's Java clients
     and Faust do, so a conversation id lands on the same partition whoever writes it (librdkafka's default,
@@ -140,8 +166,10 @@ def _start_workers(settings: Settings, state: StackState, count: int) -> None:
     from features.config import store_config
 
     repository.apply(store_config(settings))
-    worker_settings = settings.model_copy(update={"bootstrap_servers": state.bootstrap,
-                                                  "data_dir": settings.data_dir.resolve()})
+    # The workers find the broker as every command does: the configured cluster, or the embedded broker in
+    # the stack record under data_dir. Given the embedded broker's address instead, they would count as
+    # configured for an external cluster and refuse the development policy keys.
+    worker_settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
     started = []
     for n in range(count):
         log, port = settings.state_dir / f"worker-{n}.log", free_port()

@@ -47,15 +47,22 @@ def start_worker(settings: Settings, log: Path, web_port: int, attached: bool = 
 def wait_ready(process: subprocess.Popen, log: Path, timeout_s: float = 120.0, ready_line: str = READY_LINE,
                what: str = "stream worker") -> float:
     """Block until ``ready_line`` is in the process's log (for a worker: it owns partitions); return the seconds
-    it took. A process that exits first, or takes longer than ``timeout_s``, is an error naming its log."""
+    it took. A process that exits first, or takes longer than ``timeout_s``, is an error naming its log (and the
+    one-line reason the CLI gave, if it exited with one)."""
     started = time.monotonic()
     while ready_line not in log.read_text(errors="replace"):
         if process.poll() is not None:
-            raise FlywheelError(f"{what} exited with status {process.returncode}; see {log}")
+            raise FlywheelError(f"{what} exited with status {process.returncode}{_reason(log)}; see {log}")
         if time.monotonic() - started > timeout_s:
             raise FlywheelError(f"{what} not ready after {timeout_s:.0f} s; see {log}")
         time.sleep(0.2)
     return time.monotonic() - started
+
+
+def _reason(log: Path) -> str:
+    """`` (why)`` from the CLI's last one-line error in ``log`` (a ``FlywheelError``), or nothing."""
+    said = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("flywheel: ")]
+    return f" ({said[-1].removeprefix('flywheel: ')[:300]})" if said else ""
 
 
 def owned_partitions(log: Path, topic: str) -> set[int]:

@@ -4,6 +4,11 @@ Serving follows a published rule at once by putting it in the prompt; the refres
 itself. Policy changes are read from ``cs.model-events`` (the ``policy_applied`` events the stream workers
 send once a signed update is in force), and a burst of changes triggers one refresh: the scheduler waits
 until no change has arrived for ``retrain_debounce_s``. A failed refresh is logged and the schedule goes on.
+
+The scheduler is also what watches a newly promoted champion: it is the deployment's one process that runs
+for weeks without a person, and the watch (``serving.watch``) keeps its state in the registry, so one look
+every ``WATCH_EVERY_S`` is all it needs. The learners do not import serving: the watch, like the promotion
+of a new adapter, is handed in by the command line.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from streams.events import ContractError, ModelEvent
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0
+WATCH_EVERY_S = 60.0  # scores arrive over minutes and a watch lasts days: a minute late costs nothing
 
 
 def next_fire(cron: str, after: datetime) -> datetime:
@@ -35,15 +41,17 @@ def next_fire(cron: str, after: datetime) -> datetime:
 
 
 class Scheduler:
-    """Runs ``refresh`` at every cron time and after policy changes, until ``stop`` is set."""
+    """Runs ``refresh`` at every cron time and after policy changes, and ``watch`` every ``WATCH_EVERY_S``,
+    until ``stop`` is set."""
 
-    def __init__(self, settings: Settings, refresh: Callable[[str], Any], *, bootstrap: str | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        self.settings, self.refresh, self.clock = settings, refresh, clock
+    def __init__(self, settings: Settings, refresh: Callable[[str], Any], *, watch: Callable[[], Any] | None = None,
+                 bootstrap: str | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.settings, self.refresh, self.watch, self.clock = settings, refresh, watch, clock
         self.stop = threading.Event()
         self.listening = threading.Event()  # set once the consumer owns partitions: later changes are seen
         self._consumer = _policy_consumer(settings, bootstrap)
         self._changed_at: datetime | None = None
+        self._watch_due = clock()
 
     def run(self) -> None:
         due = next_fire(self.settings.retrain_cron, self.clock())
@@ -51,6 +59,7 @@ class Scheduler:
         try:
             while not self.stop.is_set():
                 self._watch_policies()
+                self._watch_champion()
                 now = self.clock()
                 if now >= due:
                     self._fire("schedule")
@@ -78,6 +87,16 @@ class Scheduler:
                          self.settings.retrain_debounce_s)
                 self._changed_at = self.clock()
 
+    def _watch_champion(self) -> None:
+        """One look at the champion under watch when one is due; a failed look is logged and tried again."""
+        if self.watch is None or self.clock() < self._watch_due:
+            return
+        self._watch_due = self.clock() + timedelta(seconds=WATCH_EVERY_S)
+        try:
+            self.watch()
+        except Exception:  # the store or the registry may be down for a while: the next look will tell
+            log.exception("watching the champion failed")
+
     def _fire(self, reason: str) -> None:
         self._changed_at = None
         log.info("refresh triggered by %s", reason)
@@ -103,9 +122,10 @@ def _policy_consumer(settings: Settings, bootstrap: str | None) -> Any:
     return consumer
 
 
-def run_scheduled(settings: Settings) -> None:
+def run_scheduled(settings: Settings, promote: Callable[[str], str], watch: Callable[[], Any]) -> None:
     """``flywheel retrain --schedule``: refresh on the cron and after policy changes until interrupted; with
-    ``FLYWHEEL_AUTO_PROMOTE`` each new adapter goes through the gates and is promoted if it passes them."""
+    ``FLYWHEEL_AUTO_PROMOTE`` each new adapter goes through the gates (``promote`` says what it became), and
+    ``watch`` looks at a newly promoted champion every ``WATCH_EVERY_S`` whoever promoted it."""
     from infra.stack import bootstrap_servers
     from learners.refresh import run_refresh
 
@@ -114,9 +134,6 @@ def run_scheduled(settings: Settings) -> None:
         log.info("refresh (%s) built %s: policy accuracy %.3f", reason, result.adapter,
                  result.evaluation["policy_accuracy"])
         if settings.auto_promote:  # the gates decide; a refused candidate leaves the champion serving
-            from serving.promotion import promote
+            log.info("%s is %s after its gates", result.adapter, promote(result.adapter))
 
-            outcome = promote(settings, result.adapter)
-            log.info("%s is %s after its gates", result.adapter, outcome.state)
-
-    Scheduler(settings, refresh, bootstrap=bootstrap_servers(settings)).run()
+    Scheduler(settings, refresh, watch=watch, bootstrap=bootstrap_servers(settings)).run()

@@ -2,8 +2,10 @@
 
 Each customer message goes through the tiers the seeds describe, cheapest first:
 
-1. **guards**: oversize or malformed requests are refused with a 4xx and one clear message; personal data is
-   scrubbed from the question before anything else sees it;
+1. **guards**: oversize or malformed requests are refused with a 4xx and one clear message (a body over
+   ``FLYWHEEL_MAX_BODY_BYTES`` before it is read or parsed); a public caller names ``flywheel``, ``champion`` or
+   ``canary``, an adapter by name only with the admin token; personal data is scrubbed from the question before
+   anything else sees it;
 2. **handoff**: a customer who asks for a person, or has asked ``FLYWHEEL_HANDOFF_AFTER_TURNS`` times, gets one;
 3. **intent tier**: the router (``serving.knowledge``) names the intent; the policy in force for it is read from
    the feature store's online policy view, so a published rule is in the prompt seconds after the policy team
@@ -11,9 +13,12 @@ Each customer message goes through the tiers the seeds describe, cheapest first:
 4. **model**: the champion (or, for the canary's share of conversations, the canary) answers, grounded in that
    policy, from the cache when the same question met the same policy before;
 5. **fallback**: when the model fails or is slower than ``FLYWHEEL_GENERATE_TIMEOUT_S`` the customer gets the
-   FAQ answer of the intent, never a 5xx.
+   FAQ answer of the intent, never a 5xx; so does a request the model replicas are too busy to queue.
 
-Every answer is filtered (``serving.guards``) and names the adapter that gave it.
+Every answer is filtered (``serving.guards``) and names the adapter that gave it. A generation stops when its
+request times out or its client goes away (``serving.engine``). The admin endpoints need
+``FLYWHEEL_ADMIN_TOKEN``; unset, they are off, and a token that is set but empty, the template's placeholder or
+shorter than 32 bytes stops the API at start.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the handlers' annotations (``Request``) at runtime.
@@ -31,10 +36,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from ray import serve
+from ray.serve.exceptions import BackPressureError
 
 from infra.errors import FlywheelError
+from infra.secrets import problem
 from infra.settings import Settings, load_settings
-from serving.guards import HANDOFF_REPLY, UNAVAILABLE_REPLY, AnswerFilter, StreamGuard, needs_handoff
+from serving.engine import BASE
+from serving.guards import HANDOFF_REPLY, UNAVAILABLE_REPLY, AnswerFilter, needs_handoff
 from learners.rules import rules_in_force
 from serving.knowledge import KnowledgeBase, detect_locale, fingerprint
 from serving.metrics import CONTENT_TYPE, ServeMetrics
@@ -47,8 +55,24 @@ log = logging.getLogger(__name__)
 # How often the router re-reads the policy log for new rules and services (a parquet or PostgreSQL read); the
 # rule text of a known intent is read from the online view on every request, so this only delays new intents.
 KNOWLEDGE_POLL_S = 5.0
+ADMIN_TOKEN_MIN_BYTES = 32
+PUBLIC_MODELS = (ROUTED, "champion", "canary")
 
 app = FastAPI(title="cs-flywheel chat API", docs_url=None, redoc_url=None)
+
+
+def admin_key(settings: Settings) -> bytes | None:
+    """The admin endpoints' bearer token, None when it is unset (the endpoints are off). A token that is set but
+    empty, still the template's placeholder or shorter than 32 bytes is a ``FlywheelError``: serving refuses to
+    start rather than guard promotion and rollback with a guessable secret, in the embedded default too."""
+    if settings.admin_token is None:
+        return None
+    token = settings.admin_token.get_secret_value()
+    why = "is empty" if not token.strip() else problem(token, min_bytes=ADMIN_TOKEN_MIN_BYTES)
+    if why is not None:
+        raise FlywheelError(f"FLYWHEEL_ADMIN_TOKEN {why}: set at least {ADMIN_TOKEN_MIN_BYTES} random bytes "
+                            "(openssl rand -hex 32), or unset it to keep the admin endpoints off; refusing to start")
+    return token.encode()
 
 
 class ApiError(Exception):
@@ -104,8 +128,34 @@ def _first_error(exc: ValidationError) -> tuple[str, str | None]:
     return (f"{where}: {first['msg']}" if where else first["msg"]), where or None
 
 
+def _failure(exc: Exception) -> str:
+    """Why the model gave no answer, as the fallback metric's reason: too slow, too busy to queue it, or failed."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "overload" if isinstance(exc, BackPressureError) else "error"
+
+
 def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` written in place, as an OpenAPI request body may hold it."""
+    defs = schema.pop("$defs", {})
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            return expand(defs[ref.rsplit("/", 1)[-1]]) if ref else {k: expand(v) for k, v in node.items()}
+        return [expand(v) for v in node] if isinstance(node, list) else node
+
+    return expand(schema)
+
+
+# The chat handler reads its body itself (size first, then parsing, each refusal in OpenAI's error format), so
+# FastAPI cannot derive the schema clients and fuzzers read from /openapi.json: it is declared here.
+CHAT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": _inlined(ChatRequest.model_json_schema())}}}}
 
 
 @serve.deployment(name="ChatAPI")
@@ -120,6 +170,7 @@ class ChatAPI:
         from streams.anonymizer import Anonymizer
 
         self.settings = settings or load_settings()
+        self.admin_key = admin_key(self.settings)
         self.model = model
         self.metrics = ServeMetrics()
         self.anonymizer = Anonymizer(self.settings.anonymizer_options())
@@ -160,7 +211,7 @@ class ChatAPI:
 
     # --- chat ---------------------------------------------------------------------------------------------
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", openapi_extra=CHAT_BODY)
     async def chat(self, request: Request) -> Response:
         started = time.perf_counter()
         try:
@@ -181,10 +232,28 @@ class ChatAPI:
         self.metrics.answered(reply.served.tier, time.perf_counter() - started, reply.served.adapter)
         return JSONResponse(completion(reply.text, reply.served), headers={"X-Flywheel-Adapter": _model_name(reply)})
 
+    async def _body(self, request: Request) -> bytes:
+        """The request body, refused (413) past ``FLYWHEEL_MAX_BODY_BYTES`` before more of it is read: at once
+        when its declared length is larger, else as soon as what arrived is."""
+        limit = self.settings.max_body_bytes
+        too_large = ApiError(413, f"request body too large (at most {limit} bytes)", "request_too_large")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > limit:
+                raise too_large
+        return bytes(body)
+
+    def _is_admin(self, request: Request) -> bool:
+        """Whether the request carries the admin bearer token (compared in constant time)."""
+        offered = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return self.admin_key is not None and hmac.compare_digest(offered.encode(), self.admin_key)
+
     async def _parse(self, request: Request) -> ChatRequest:
-        body = await request.body()
-        if len(body) > 4 * self.settings.max_request_chars * self.settings.max_messages:
-            raise ApiError(413, "request body too large", "request_too_large")
+        body = await self._body(request)
         try:
             chat = ChatRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -199,18 +268,24 @@ class ChatAPI:
         turns = chat.customer_turns()
         if not turns or not turns[-1].strip():
             raise ApiError(400, "the last customer (user) message is empty or missing", "no_question", "messages")
-        self._check_pin(chat.model)
+        self._check_pin(chat.model, self._is_admin(request))
         return chat
 
-    def _check_pin(self, model: str) -> None:
-        """A request may name an adapter in service (``champion``, ``canary`` or a loaded name) instead of the
-        routed default; anything else is a 404, judged on the replicas' last reported state."""
+    def _check_pin(self, model: str, admin: bool) -> None:
+        """A public caller names ``flywheel`` (routed), ``champion`` or ``canary``; with the admin token, also
+        ``base`` or the champion's or canary's own name. A retired or rejected adapter is never in service.
+        Anything else is a 404, judged on the replicas' last reported state (none: the fallback answers)."""
+        if model not in PUBLIC_MODELS and not admin:
+            raise ApiError(404, f"model {model!r} is not available: name flywheel, champion or canary (an adapter "
+                                "by name needs the admin token)", "model_not_found", "model")
         status = self.model_status
         if model == ROUTED or not status:
             return
-        if model in ("champion", "canary") and status.get(model) or model in status.get("loaded", []):
-            return
-        raise ApiError(404, f"model {model!r} is not in service (see GET /v1/models)", "model_not_found", "model")
+        served = status.get(model) if model in PUBLIC_MODELS else model in (status.get("champion"),
+                                                                              status.get("canary"), BASE)
+        if not served:
+            raise ApiError(404, f"model {model!r} is not in service (see GET /v1/models)", "model_not_found",
+                           "model")
 
     async def _plan(self, chat: ChatRequest, conversation_id: str, question: str, locale: Locale,
                     turns: list[str]) -> tuple[Reply | None, AnswerRequest | None, Grounding]:
@@ -234,11 +309,11 @@ class ChatAPI:
         try:
             result: AnswerResult = await asyncio.wait_for(self.model.answer.remote(asked),
                                                           self.settings.generate_timeout_s)
-        except TimeoutError:
-            return self._fallback("timeout", locale, question, asked.conversation_id, grounding)
-        except Exception as exc:  # noqa: BLE001 - a dead or failing replica: the customer still gets an answer
-            log.warning("model call failed (%s); answering from the FAQ", type(exc).__name__)
-            return self._fallback("error", locale, question, asked.conversation_id, grounding)
+        except Exception as exc:  # noqa: BLE001 - a slow, busy or dead replica: the customer still gets an answer
+            reason = _failure(exc)
+            if reason == "error":
+                log.warning("model call failed (%s); answering from the FAQ", type(exc).__name__)
+            return self._fallback(reason, locale, question, asked.conversation_id, grounding)
         tier: Tier = "cache" if result.cached else "model"
         return Reply(self.filter(result.text), self._served(tier, result.adapter, asked.conversation_id, grounding))
 
@@ -304,24 +379,26 @@ class ChatAPI:
 
     async def _stream(self, reply: Reply | None, asked: AnswerRequest | None, grounding: Grounding,
                       locale: Locale, question: str, started: float) -> AsyncIterator[str]:
-        """Server-sent events in OpenAI's chunk format. The model's pieces pass the filter as they come; if the
-        model fails before the customer saw any of its answer, the FAQ fallback is sent instead."""
+        """Server-sent events in OpenAI's chunk format. The model's pieces pass the filter as they come, within
+        the same time limit as a whole answer; if the model fails before the customer saw any of its answer, the
+        FAQ fallback is sent instead. Leaving early (the limit, the length limit, a client gone) cancels the
+        model's stream, which stops its generation."""
         completion_id = new_completion_id()
-        guard, adapter = StreamGuard(self.filter, self.settings.max_answer_chars), None
+        guard, adapter = self.filter.stream(), None
         if asked is not None:
+            pieces = self.model.options(stream=True).stream.remote(asked)
+            deadline = asyncio.get_running_loop().time() + self.settings.generate_timeout_s
             try:
-                pieces = self.model.options(stream=True).stream.remote(asked)
-                adapter = (await asyncio.wait_for(pieces.__anext__(), self.settings.generate_timeout_s))["adapter"]
-                async for piece in pieces:
+                adapter = (await self._next_piece(pieces, deadline))["adapter"]
+                while not guard.full and (piece := await self._next_piece(pieces, deadline)) is not None:
                     if text := guard.feed(piece["text"]):
                         yield _sse(chunk(completion_id, adapter, {"content": text}))
-                    if guard.full:
-                        break
             except Exception as exc:  # noqa: BLE001 - same contract as the non-streamed answer
                 log.warning("model stream failed (%s)", type(exc).__name__)
                 if not guard.sent:
-                    reason = "timeout" if isinstance(exc, TimeoutError) else "error"
-                    reply = self._fallback(reason, locale, question, asked.conversation_id, grounding)
+                    reply = self._fallback(_failure(exc), locale, question, asked.conversation_id, grounding)
+            finally:
+                pieces.cancel()
         if reply is None:
             reply = Reply(guard.finish(), self._served("model", adapter, asked.conversation_id, grounding))
             first = {"content": reply.text}
@@ -333,6 +410,14 @@ class ChatAPI:
         yield _sse(chunk(completion_id, model, {}, "stop", reply.served))
         yield "data: [DONE]\n\n"
         self.metrics.answered(reply.served.tier, time.perf_counter() - started, reply.served.adapter)
+
+    @staticmethod
+    async def _next_piece(pieces: Any, deadline: float) -> dict[str, str] | None:
+        """The model stream's next item, None at its end; a ``TimeoutError`` once ``deadline`` has passed."""
+        try:
+            return await asyncio.wait_for(pieces.__anext__(), max(0.0, deadline - asyncio.get_running_loop().time()))
+        except StopAsyncIteration:
+            return None
 
     # --- models, health, metrics --------------------------------------------------------------------------
 
@@ -352,10 +437,12 @@ class ChatAPI:
 
     @app.get("/health")
     async def health(self) -> dict[str, Any]:
-        """``ok`` while the model replicas answer; ``degraded`` while only the FAQ fallback does."""
+        """``ok`` while the model replicas answer; ``degraded`` while only the FAQ fallback does; what one model
+        replica serves and holds loaded."""
         status = self.model_status
         return {"status": "ok" if status else "degraded", "champion": status.get("champion"),
                 "canary": status.get("canary"), "canary_share": status.get("canary_share"),
+                "loaded": status.get("loaded"),
                 "model_replica_pid": status.get("pid"), "intents": len(self.knowledge.rules.rules),
                 "policies": sum(r.policy is not None for r in self.knowledge.rules.rules.values())}
 
@@ -399,19 +486,19 @@ class ChatAPI:
 
     async def _admin(self, request: Request, body_type: type[BaseModel] | None, act: Any) -> Response:
         """Check the bearer token, parse the body, act; every refusal is one clear message."""
-        token = self.settings.admin_token
-        if token is None:
+        if self.admin_key is None:
             self.metrics.refused(403, "admin_disabled")
             return JSONResponse(error("admin endpoints are disabled: set FLYWHEEL_ADMIN_TOKEN", "permission_error",
                                       "admin_disabled"), status_code=403)
-        offered = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(offered.encode(), token.get_secret_value().encode()):
+        if not self._is_admin(request):
             self.metrics.refused(401, "bad_token")
             return JSONResponse(error("missing or wrong bearer token", "authentication_error", "bad_token"),
                                 status_code=401)
         try:
-            body = body_type.model_validate_json(await request.body()) if body_type else None
+            body = body_type.model_validate_json(await self._body(request)) if body_type else None
             return JSONResponse(await act(body))
+        except ApiError as exc:
+            return JSONResponse(error(str(exc), code=exc.code), status_code=exc.status)
         except ValidationError as exc:
             return JSONResponse(error(_first_error(exc)[0], code="invalid_request"), status_code=400)
         except FlywheelError as exc:

@@ -4,6 +4,10 @@
 (``serving.app:build_app``); every replica reads its settings from the ``FLYWHEEL_*`` environment.
 ``run_serve`` is the embedded default: it starts (or joins, with ``FLYWHEEL_RAY_ADDRESS``) a Ray cluster, runs
 the application on ``FLYWHEEL_SERVE_HOST:FLYWHEEL_SERVE_PORT`` and keeps it up until interrupted.
+
+Each deployment queues at most ``FLYWHEEL_MAX_QUEUED_REQUESTS`` requests per replica beyond those it is working
+on: past that the API answers 503 at once (the proxy does), and the API answers a request the model replicas
+cannot queue from the FAQ, instead of letting waits grow without bound under overload.
 """
 
 from __future__ import annotations
@@ -25,19 +29,22 @@ READY_LINE = "chat API ready at"
 
 
 def build_app(args: dict[str, Any] | None = None) -> Any:
-    """The application (API ingress bound to the model deployment), with the replica count from the settings."""
+    """The application (API ingress bound to the model deployment), with the replica count and queue limits from
+    the settings; a bad admin token stops it here, before any replica starts."""
     from ray import serve
     from ray.serve.schema import LoggingConfig
 
-    from serving.api import ChatAPI
+    from serving.api import ChatAPI, admin_key
     from serving.model_service import ModelService
 
     settings = load_settings()
+    admin_key(settings)
     quiet = LoggingConfig(enable_access_log=False)  # metrics count requests; a line per call floods the log
+    queued = settings.max_queued_requests
     model = serve.deployment(ModelService, name="ChatModel", num_replicas=settings.serve_replicas,
-                             ray_actor_options={"num_cpus": 1}, max_ongoing_requests=64,
+                             ray_actor_options={"num_cpus": 1}, max_ongoing_requests=64, max_queued_requests=queued,
                              health_check_period_s=5, health_check_timeout_s=60, logging_config=quiet)
-    return ChatAPI.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=256,
+    return ChatAPI.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=256, max_queued_requests=queued,
                            logging_config=quiet).bind(model.bind())
 
 
@@ -66,10 +73,14 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def run_serve(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then stop the application and the Ray cluster this call started."""
+    """Serve until SIGINT or SIGTERM, then stop the application and the Ray cluster this call started. Settings
+    that cannot work (a bad admin token, a taken port) fail in one line before anything starts."""
     import ray
     from ray import serve
 
+    from serving.api import admin_key
+
+    admin_key(settings)
     _check_port_free(settings.serve_host, settings.serve_port)
     settings = prepared(settings)
     os.environ.update(settings.as_env())  # the local cluster's processes, and so every replica, inherit them

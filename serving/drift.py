@@ -17,18 +17,26 @@ rows from the reference rows; the score is its ROC AUC on a held-out half (0.5: 
 separable). ``abs_text_content_drift`` compares that AUC to a fixed threshold (~0.4 s on 1k vs 1k rows); the
 default percentile method bootstraps a random classifier for its threshold and costs ~9 s for the same rows.
 
-**Privacy**: the saved HTML report embeds example texts and typical words of both sides. Callers pass only
-anonymized text (the output of the anonymizer), never raw customer messages.
+**The report is safe to open**: it embeds example texts and typical words of both sides, as JSON inside a
+``<script>`` block. Every text is scrubbed by the anonymizer before Evidently sees it (callers should already pass
+anonymized text; the report does not count on it), and the embedded JSON is written with ``<``, ``>`` and ``&``
+as ``\\u`` escapes, so a customer's ``</script><img onerror=...>`` stays a string instead of closing the block.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serving.gates import GateResult
+
+if TYPE_CHECKING:
+    from streams.anonymizer import Anonymizer
 
 METHOD = "abs_text_content_drift"
 COLUMNS = ("input", "answer")
@@ -49,7 +57,7 @@ def drift_gate(reference_inputs: Sequence[str], live_inputs: Sequence[str], cham
     ``report_path``.
 
     ``champion_answers`` and ``candidate_answers`` are the two models' answers to the same questions, in the
-    same order. All texts must be anonymized: the report embeds examples of them. With fewer than ``min_rows``
+    same order. The texts come anonymized; the report scrubs them again all the same. With fewer than ``min_rows``
     rows on a side the classifier's AUC is noise: too few answers fail the gate without judging (and write no
     report); too few live inputs (a deployment with no traffic yet) skip the input comparison, which the
     metrics and the detail say.
@@ -75,20 +83,68 @@ def run_drift_report(reference_inputs: Sequence[str], live_inputs: Sequence[str]
                      candidate_answers: Sequence[str], report_path: Path, *, threshold: float,
                      columns: Sequence[str] = COLUMNS) -> dict[str, float]:
     """Run the Evidently report (reference = training inputs + champion answers, current = live inputs +
-    candidate answers) on ``columns``, save its HTML and return the drift score per column."""
+    candidate answers) on ``columns``, save its HTML and return the drift score per column.
+
+    The texts are scrubbed first, so the classifier judges exactly the texts the report shows."""
     from evidently import Report
     from evidently.metrics import ValueDrift
 
     report = Report([ValueDrift(column=column, method=METHOD, threshold=threshold) for column in columns])
-    reference = _dataset(reference_inputs, champion_answers)
-    current = _dataset(live_inputs, candidate_answers)
+    reference = _dataset(_scrubbed(reference_inputs), _scrubbed(champion_answers))
+    current = _dataset(_scrubbed(live_inputs), _scrubbed(candidate_answers))
     with warnings.catch_warnings():  # Evidently's SGDClassifier stops at max_iter=50; the AUC is still usable
         warnings.filterwarnings("ignore", message="Maximum number of iteration")
         snapshot = report.run(current, reference)
     report_path = Path(report_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(report_path))
+    report_path.write_text(script_safe(snapshot.get_html_str(as_iframe=False)), encoding="utf-8")
     return _scores(snapshot.dict())
+
+
+@cache
+def _anonymizer() -> Anonymizer:
+    """One anonymizer per process (building it imports Presidio, seconds); default options, which scrub more
+    than a shop's allow list would: a report needs no hotline numbers."""
+    from streams.anonymizer import Anonymizer
+
+    return Anonymizer()
+
+
+def _scrubbed(texts: Sequence[str]) -> list[str]:
+    """Each text with its personal data replaced; every text is its own conversation."""
+    anonymizer = _anonymizer()
+    return [anonymizer.scrub(text).text for text in texts]
+
+
+# Evidently's page declares its data in the first <script> of the page, before any library code:
+# ``var metric_<id> = {...};`` and ``var additional_graphs_metric_<id> = {...};``, each a JSON value.
+_DATA_SCRIPT = re.compile(r"<script>\s*(?=var metric_\w+ = )")
+_DECLARATION = re.compile(r"\s*var \w+ = ")
+_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def script_safe(page: str) -> str:
+    """Evidently's HTML ``page`` with its embedded data unable to end its ``<script>`` block.
+
+    Evidently writes ``json.dumps`` output into the block as it is, so a text holding ``</script>`` ends the
+    block and whatever follows is markup. Each declared JSON value is found by parsing it (not by searching for
+    an end a text could forge) and written again with ``<``, ``>`` and ``&`` as ``\\u`` escapes: the same
+    value to JavaScript, no markup to the HTML parser. (Outside strings, JSON holds none of these characters.)
+    A page of another layout raises ``ValueError`` rather than being saved unescaped.
+    """
+    block = _DATA_SCRIPT.search(page)
+    if block is None:
+        raise ValueError("Evidently's report has no data script where serving.drift expects it")
+    decoder, parts, position = json.JSONDecoder(), [page[:block.end()]], block.end()
+    while (declaration := _DECLARATION.match(page, position)) is not None:
+        _, end = decoder.raw_decode(page, declaration.end())
+        if page[end:end + 1] != ";":
+            raise ValueError("Evidently's data script has an unexpected layout")
+        parts += [declaration.group(), page[declaration.end():end].translate(_SCRIPT_UNSAFE), ";"]
+        position = end + 1
+    if len(parts) == 1:
+        raise ValueError("Evidently's data script declares no data")
+    return "".join(parts) + page[position:]
 
 
 def _dataset(inputs: Sequence[str], answers: Sequence[str]) -> Any:

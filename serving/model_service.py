@@ -6,12 +6,15 @@ registry transactions, ``learners.registry``); every replica watches it and foll
 1. a newly named adapter is loaded beside those in service and must answer the probe questions;
 2. only then does the split (``serving.routing.Split``) name it, so the previous champion keeps answering until
    the new one is loaded and healthy, and a corrupt adapter is refused while the old one keeps serving;
-3. the champion before the current one stays loaded, so a rollback is as fast as a promotion.
+3. the champion before the current one stays loaded while the registry keeps it retired, so a rollback is as
+   fast as a promotion, but it answers nobody; every other adapter the split no longer names is unloaded once
+   the requests it was assigned are done, and one the registry rejects (a rollback's victim) takes no new one.
 
-A request is assigned its adapter when it arrives and finishes on it whatever changes meanwhile. Concurrent
-requests for the same adapter are answered as one batch (``serve.batch``): on the embedded model eight answers
-took 343 ms together against 182 ms for one alone (one run on an idle core; 1.3 times the throughput when
-eight clients shared two busy cores). Answers are cached by everything they depend on.
+A request may pin ``champion``, ``canary``, ``base`` or the champion's or canary's own name, never a retired or
+rejected adapter. A request is assigned its adapter when it arrives and finishes on it whatever changes
+meanwhile. Concurrent requests for the same adapter are answered as one batch (``serve.batch``): on the embedded
+model eight answers took 343 ms together against 182 ms for one alone (one run on an idle core; 1.3 times the
+throughput when eight clients shared two busy cores). Answers are cached by everything they depend on.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections import defaultdict
-from collections.abc import AsyncIterator
+import threading
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,7 +45,8 @@ BATCH_WAIT_S = 0.01
 
 class AnswerRequest(BaseModel):
     """What the API asks of the model: a scrubbed question, the policy text grounding it, the conversation (for
-    the canary split) and optionally a pinned adapter (``champion``, ``canary`` or a loaded adapter's name)."""
+    the canary split) and optionally a pinned adapter (``champion``, ``canary``, ``base`` or the name of one of
+    them)."""
 
     conversation_id: str
     question: str
@@ -66,11 +72,13 @@ class ModelService:
         self.settings = settings or load_settings()
         torch.set_num_threads(self.settings.torch_threads)
         base = await asyncio.to_thread(resolve_base_model, self.settings, False)
-        self.engine = await asyncio.to_thread(Engine, base, max_new_tokens=self.settings.max_new_tokens)
+        self.engine = await asyncio.to_thread(Engine, base, max_new_tokens=self.settings.max_new_tokens,
+                                              timeout_s=self.settings.generate_timeout_s)
         self.registry = Registry.open(self.settings)
         self.split = Split()
         self.previous: str | None = None
         self.refused: dict[str, str] = {}  # adapter -> why it was refused
+        self.in_flight: Counter[str] = Counter()  # adapter -> requests assigned to it and not done yet
         self.cache: ResponseCache[tuple[str, str, str | None], str] = ResponseCache(
             self.settings.cache_size, self.settings.cache_ttl_s)
         await self.follow_registry()
@@ -85,17 +93,22 @@ class ModelService:
                 log.warning("cannot read the registry (%s: %s); serving %s", type(exc).__name__, exc, self.split)
 
     async def follow_registry(self) -> None:
-        """Load what the registry names, then switch the split to what loaded and answered."""
+        """Load what the registry names, then switch the split to what loaded and answered. Until a new champion
+        answers, the one before keeps serving, unless the registry rejected it: then the base model does."""
         routing = await asyncio.to_thread(self.registry.routing, self.settings.canary_share)
+        states = await asyncio.to_thread(lambda: {r.name: r.state for r in self.registry.list()})
         champion = await self._ready(routing.champion)
         canary = await self._ready(routing.canary)
-        split = Split(champion=champion or (self.split.champion if routing.champion else BASE), canary=canary,
+        held = BASE if states.get(self.split.champion) == "rejected" else self.split.champion
+        split = Split(champion=champion or (held if routing.champion else BASE), canary=canary,
                       canary_share=routing.canary_share if canary else 0.0)
         if split.champion != self.split.champion:
             self.previous = self.split.champion
             log.info("champion is now %s (was %s)", split.champion, self.previous)
         self.split = split
-        self.engine.retain([n for n in (split.champion, split.canary, self.previous) if n])
+        if self.previous is not None and states.get(self.previous) != "retired":
+            self.previous = None  # only a retired champion is what a rollback may restore
+        self.engine.retain([n for n in (split.champion, split.canary, self.previous) if n] + list(+self.in_flight))
 
     async def _ready(self, record: Any) -> str | None:
         """The adapter's name once it is loaded and answers; None if there is none or it was refused."""
@@ -113,25 +126,33 @@ class ModelService:
 
     def assign(self, request: AnswerRequest) -> str:
         """The adapter that answers ``request``: the pinned one, else the conversation's side of the split."""
-        pinned = {"champion": self.split.champion, "canary": self.split.canary}.get(request.adapter or "",
-                                                                                   request.adapter)
-        if pinned is None:
-            if request.adapter:
-                raise FlywheelError(f"no {request.adapter} adapter is in service")
-            return self.split.choose(request.conversation_id)
-        if not self.engine.has(pinned):
-            raise FlywheelError(f"adapter {pinned} is not in service (see GET /v1/models)")
+        split = self.split
+        if not request.adapter:
+            return split.choose(request.conversation_id)
+        pinned = {"champion": split.champion, "canary": split.canary}.get(request.adapter, request.adapter)
+        if pinned is None or pinned not in (split.champion, split.canary, BASE):
+            raise FlywheelError(f"{request.adapter} is not in service (see GET /v1/models)")
         return pinned
 
-    async def answer(self, request: AnswerRequest) -> AnswerResult:
+    @contextmanager
+    def _assigned(self, request: AnswerRequest) -> Iterator[str]:
+        """The adapter that answers ``request``, kept loaded until the request is done with it."""
         adapter = self.assign(request)
-        key = (adapter, request.question, request.context)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return AnswerResult(text=cached, adapter=adapter, cached=True)
-        text = await self._batched((adapter, request.question, request.context))
-        self.cache.put(key, text)
-        return AnswerResult(text=text, adapter=adapter)
+        self.in_flight[adapter] += 1
+        try:
+            yield adapter
+        finally:
+            self.in_flight[adapter] -= 1
+
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        with self._assigned(request) as adapter:
+            key = (adapter, request.question, request.context)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return AnswerResult(text=cached, adapter=adapter, cached=True)
+            text = await self._batched((adapter, request.question, request.context))
+            self.cache.put(key, text)
+            return AnswerResult(text=text, adapter=adapter)
 
     @serve.batch(max_batch_size=MAX_BATCH, batch_wait_timeout_s=BATCH_WAIT_S)
     async def _batched(self, asked: list[tuple[str, str, str | None]]) -> list[str]:
@@ -146,12 +167,17 @@ class ModelService:
         return [replies[i] for i in range(len(asked))]
 
     async def stream(self, request: AnswerRequest) -> AsyncIterator[dict[str, str]]:
-        """``{"adapter": name}`` first, then ``{"text": piece}`` as the model produces them."""
-        adapter = self.assign(request)
-        yield {"adapter": adapter}
-        pieces = self.engine.stream(adapter, request.question, request.context)
-        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
-            yield {"text": piece}
+        """``{"adapter": name}`` first, then ``{"text": piece}`` as the model produces them. A caller that stops
+        reading (it timed out, or its client went away) cancels this, which stops the generation."""
+        with self._assigned(request) as adapter:
+            yield {"adapter": adapter}
+            stop = threading.Event()
+            pieces = self.engine.stream(adapter, request.question, request.context, stop)
+            try:
+                while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+                    yield {"text": piece}
+            finally:
+                stop.set()
 
     async def status(self) -> dict[str, Any]:
         """What this replica serves: the split, what is loaded and refused, and its process id."""

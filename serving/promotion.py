@@ -15,7 +15,8 @@
    and its NPS is compared with the champion's as scores arrive, with a test that stays valid however often it
    is looked at.
 
-A failed gate rejects the candidate and the champion keeps serving; a passed canary makes it the champion.
+A failed gate rejects the candidate and the champion keeps serving; a passed canary makes it the champion, and
+``serving.watch`` goes on comparing it with the champion it replaced (rolling it back on a significant drop).
 Every change is a registry transaction; serving replicas follow the registry within ``FLYWHEEL_REGISTRY_POLL_S``.
 """
 
@@ -131,7 +132,7 @@ def offline_gates(settings: Settings, registry: Registry, record: AdapterRecord,
         candidate = evaluate_adapter(settings, base, record.path, record.name)
     except FlywheelError as exc:
         result = GateResult("ab", "fail", {}, f"the adapter does not load: {exc}")
-        _record(settings, registry, record.name, result)
+        record_verdict(settings, registry, record.name, result)
         return [result], None
     incumbent = evaluate_adapter(settings, base, champion.path if champion else None,
                                  champion.name if champion else BASE)
@@ -141,12 +142,12 @@ def offline_gates(settings: Settings, registry: Registry, record: AdapterRecord,
     else:
         ab = ab_gate(held_out_verdicts(candidate), held_out_verdicts(incumbent), tolerance=settings.gate_tolerance,
                      min_gain=0.0 if champion else -settings.gate_tolerance)
-    _record(settings, registry, record.name, ab)
+    record_verdict(settings, registry, record.name, ab)
     if not ab.passed:
         return [ab], None
     report = settings.data_dir.resolve() / "reports" / record.name / "drift.html"
     drift = _drift(settings, record, candidate.cases, incumbent.cases, report)
-    _record(settings, registry, record.name, drift)
+    record_verdict(settings, registry, record.name, drift)
     return [ab, drift], report if report.exists() else None
 
 
@@ -218,7 +219,7 @@ def canary_gate(settings: Settings, registry: Registry, record: AdapterRecord, c
         else:
             time.sleep(max(1.0, settings.registry_poll_s))
     registry.set_canary_share(0.0)
-    _record(settings, registry, record.name, result)
+    record_verdict(settings, registry, record.name, result)
     return result
 
 
@@ -248,7 +249,7 @@ def _as_dict(result: GateResult) -> dict[str, Any]:
     return {"gate": result.gate, "verdict": result.verdict, "metrics": result.metrics, "detail": result.detail}
 
 
-def _record(settings: Settings, registry: Registry, name: str, result: GateResult) -> None:
+def record_verdict(settings: Settings, registry: Registry, name: str, result: GateResult) -> None:
     """Keep a gate's verdict with the adapter and announce it."""
     gates = registry.get(name).metrics.get("gates", {})
     registry.update_metrics(name, {"gates": {**gates, result.gate: _as_dict(result)}})

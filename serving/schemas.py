@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,13 +42,15 @@ class ChatMessage(BaseModel):
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str = ROUTED
+    model: str = Field(ROUTED, max_length=128)
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     user: str | None = Field(None, max_length=256)
-    metadata: dict[str, str] | None = None
+    # OpenAI's limits: 16 pairs, keys up to 64 characters, values up to 512.
+    metadata: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]] | None = Field(
+        None, max_length=16)
 
     def conversation_id(self) -> str | None:
         """The conversation the request belongs to: ``metadata.conversation_id``, else ``user``."""

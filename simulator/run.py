@@ -25,6 +25,7 @@ from simulator.sources import open_source
 from simulator.summary import SimulationSummary, Tally
 from simulator.timeline import SimEvent
 from streams.events import RECORDS, Conversation
+from streams.signing import signer
 
 ROLES = ("conversations", "satisfaction", "policy_updates")
 _ROLE_OF = {RECORDS[role]: role for role in ROLES}
@@ -129,7 +130,7 @@ def simulate(settings: Settings, bootstrap: str, options: SimulateOptions, progr
 
     ``answerer`` replaces the policy oracle (the served model, in the demo). Progress goes to stderr.
     """
-    source = open_source(options, settings.policy_hmac_key.get_secret_value(), answerer)
+    source = open_source(options, signer(settings), answerer)
     publisher = Publisher(settings, bootstrap, options.rate_per_s)
     publisher.send(source.events(), progress=source.dialogs if progress else None)
     return publisher.finish()

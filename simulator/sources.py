@@ -16,6 +16,7 @@ from simulator.options import SimulateOptions
 from simulator.timeline import SimEvent
 from simulator.traffic import WorldTraffic
 from streams.events import Record
+from streams.signing import Signer
 
 
 class Source(Protocol):
@@ -24,19 +25,19 @@ class Source(Protocol):
     def events(self) -> Iterator[SimEvent]: ...
 
 
-def open_source(options: SimulateOptions, policy_key: str, answerer: Answerer | None = None) -> Source:
-    """The source ``options.source`` names. ``policy_key`` signs policy updates (``Settings.policy_hmac_key``);
+def open_source(options: SimulateOptions, signer: Signer, answerer: Answerer | None = None) -> Source:
+    """The source ``options.source`` names. ``signer`` signs policy updates (``streams.signing.signer``);
     ``answerer`` replaces the policy oracle (the world's traffic only: a replay has its own answers)."""
     if options.source == "banking77":
         return Banking77Replay(options)
-    return WorldTraffic(options, policy_key, answerer)
+    return WorldTraffic(options, signer, answerer)
 
 
-def events(options: SimulateOptions, policy_key: str, answerer: Answerer | None = None) -> Iterator[SimEvent]:
+def events(options: SimulateOptions, signer: Signer, answerer: Answerer | None = None) -> Iterator[SimEvent]:
     """The run's events in publishing order, each with the ground truth of the personal data it carries."""
-    return open_source(options, policy_key, answerer).events()
+    return open_source(options, signer, answerer).events()
 
 
-def records(options: SimulateOptions, policy_key: str, answerer: Answerer | None = None) -> Iterator[Record]:
+def records(options: SimulateOptions, signer: Signer, answerer: Answerer | None = None) -> Iterator[Record]:
     """The run's records in publishing order, as they go on the wire."""
-    return (event.record for event in events(options, policy_key, answerer))
+    return (event.record for event in events(options, signer, answerer))

@@ -23,6 +23,7 @@ from simulator.scoring import Outcome, Surveys
 from simulator.timeline import SimEvent, Timeline
 from simulator.world import World, pick_locale, policy_update_event
 from streams.events import Conversation, Locale, Role, Turn
+from streams.signing import Signer
 
 _CHANNELS: dict[Locale, tuple[str, ...]] = {"zh": ("app", "app", "web", "wechat"),
                                             "en": ("web", "web", "app", "email")}
@@ -106,8 +107,8 @@ class WorldTraffic:
     """Customer-service traffic of the seeded world; ``events()`` replays the same run every time it is
     called (an external ``answerer`` keeps its own state between calls)."""
 
-    def __init__(self, options: SimulateOptions, policy_key: str, answerer: Answerer | None = None):
-        self.options, self.policy_key, self.answerer = options, policy_key, answerer
+    def __init__(self, options: SimulateOptions, signer: Signer, answerer: Answerer | None = None):
+        self.options, self.signer, self.answerer = options, signer, answerer
         self.scenario = Scenario.of(options)
         self.dialogs = options.dialogs
 
@@ -120,7 +121,7 @@ class _Run:
 
     def __init__(self, traffic: WorldTraffic):
         options, seed = traffic.options, traffic.options.seed
-        self.options, self.scenario, self.policy_key = options, traffic.scenario, traffic.policy_key
+        self.options, self.scenario, self.signer = options, traffic.scenario, traffic.signer
         self.world = traffic.scenario.initial
         self.pending = list(traffic.scenario.changes)
         self.rng = random.Random(f"{seed}:dialogs")
@@ -198,6 +199,6 @@ class _Run:
     def _publish(self, change: Change) -> None:
         """The policy team publishes the change; it is in force from this moment."""
         self.world = change.world
-        update = policy_update_event(change.rule, key=self.policy_key, event_id=self.timeline.event_id(),
+        update = policy_update_event(change.rule, signer=self.signer, event_id=self.timeline.event_id(),
                                      effective_at=self.timeline.at(self.timeline.now_s))
         self.timeline.schedule(SimEvent(update))

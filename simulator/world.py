@@ -23,7 +23,7 @@ from learners.rules import PolicyVersion, Rule, Rules, cached_shop
 from learners.shop import EPOCH
 from learners.variants import changed_facts, with_facts
 from streams.events import Locale, PolicyExample, PolicyUpdate
-from streams.signing import sign
+from streams.signing import Signer
 
 LocaleMode = Literal["zh", "en", "mixed"]
 SERVICES_DIR = "services"
@@ -132,10 +132,10 @@ def other_version(rule: Rule, rng: random.Random) -> Rule | None:
     return replace(rule, policy=policy) if policy is not None and policy.facts != rule.facts else None
 
 
-def policy_update_event(rule: Rule, *, key: str, event_id: str, effective_at: datetime,
+def policy_update_event(rule: Rule, *, signer: Signer, event_id: str, effective_at: datetime,
                         author: str = "policy-team") -> PolicyUpdate:
     """The signed event the policy team publishes for ``rule``'s policy: its text and facts, every question
-    answered by it, and the held-out questions published with it (``key``: ``Settings.policy_hmac_key``)."""
+    answered by it, and the held-out questions published with it (``signer``: ``streams.signing.signer``)."""
     policy = rule.policy
     if policy is None:
         raise ValueError(f"intent {rule.intent} has no policy to publish")
@@ -146,4 +146,4 @@ def policy_update_event(rule: Rule, *, key: str, event_id: str, effective_at: da
                   for locale in rule.locales for q in rule.questions(locale)],
         held_out=list(policy.held_out), author=author,
     )
-    return sign(update, key)
+    return signer.sign(update)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
+from infra.errors import first_line
 from infra.settings import Settings
 from infra.workers import READY_LINE
 from streams.app import APP_ID, create_app, declare_topics
@@ -30,12 +31,15 @@ from streams.events import (
     ContractError, Conversation, DeadLetterReason, ModelEvent, PolicyUpdate, Record, Satisfaction, ScoredDialog,
     Turn,
 )
-from streams.join import JoinState, expired, first_seen, join
+from streams.join import JoinState, expired, join, state_age
 from streams.metrics import CONTENT_TYPE, StreamMetrics
 from streams.quality import BatchVerdict, CheckError
 from streams.policy import is_due, rejection
+from streams.retries import worth_retrying
+from streams.signing import trusted_keys
 
 if TYPE_CHECKING:
+    from features.writer import PolicyWrite
     from streams.anonymizer import Anonymizer  # imports Presidio (~4.5 s): only the worker needs it
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,11 @@ LAG_EVERY_S = 5.0
 EXPIRY_SWEEP_S = 60.0
 SWEEP_YIELD_EVERY = 250
 POLICY_TICK_S = 0.5
+MAX_RETRY_DELAY_S = 5.0  # a store back from an outage is written to again within this
+
+
+class StoreRefused(Exception):
+    """The feature store refuses a record on every try; the message is the error's type, never the record."""
 
 
 class Sinks:
@@ -63,7 +72,6 @@ class Sinks:
 
     def start(self) -> None:
         from streams.anonymizer import Anonymizer
-        from streams.quality import DialogChecks
 
         self.anonymizer = Anonymizer(self.settings.anonymizer_options())
         self._writer_thread.submit(self._open_writer).result()
@@ -80,24 +88,42 @@ class Sinks:
         """The expectation suite's verdict on a batch, computed on the writer's thread."""
         return await asyncio.get_running_loop().run_in_executor(self._writer_thread, self.checks.check, dialogs)
 
-    async def write_scored(self, dialogs: list[ScoredDialog]) -> None:
-        await self._until_done(self._writer.write_scored, dialogs, self.settings.nps_threshold)
+    async def write_scored(self, dialogs: list[ScoredDialog]) -> list[tuple[ScoredDialog, str]]:
+        """Store ``dialogs``; return those the store refuses, each with why. A refused batch is halved until
+        the refused dialogs are alone, so one bad record costs its neighbours nothing."""
+        try:
+            await self._until_done(self._writer.write_scored, dialogs, self.settings.nps_threshold)
+            return []
+        except StoreRefused as refusal:
+            if len(dialogs) == 1:
+                return [(dialogs[0], str(refusal))]
+            middle = len(dialogs) // 2
+            return await self.write_scored(dialogs[:middle]) + await self.write_scored(dialogs[middle:])
 
-    async def write_policy(self, update: PolicyUpdate) -> bool:
+    async def write_policy(self, update: PolicyUpdate) -> PolicyWrite:
         return await self._until_done(self._writer.write_policy, update)
 
     async def _until_done(self, write: Callable[..., Any], *args: Any) -> Any:
-        """Run a write on the writer's thread, retrying with backoff: while the store is down the partition
-        waits (its offsets stay uncommitted) rather than skipping data; the writes are idempotent."""
-        delay = 0.5
+        """Run a write on the writer's thread. While the store is unreachable the write is retried with
+        backoff and the partition waits (its offsets stay uncommitted) rather than skipping data; a write the
+        store refuses raises ``StoreRefused`` instead of stalling the partition for good."""
+        delay, attempt = 0.5, 0
         while True:
+            attempt += 1
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._writer_thread, write, *args)
-            except Exception as exc:  # noqa: BLE001 - any store failure is retried, and said
+                result = await asyncio.get_running_loop().run_in_executor(self._writer_thread, write, *args)
+            except Exception as exc:  # noqa: BLE001 - every store failure is either retried or refused
+                if not worth_retrying(exc, attempt):
+                    log.warning("feature store %s refused a write (%s)", write.__name__, type(exc).__name__)
+                    raise StoreRefused(type(exc).__name__) from exc
+                self.metrics.store_failing(True)
                 log.warning("feature store %s failed (%s: %s); retrying in %.1f s",
-                            write.__name__, type(exc).__name__, exc, delay)
+                            write.__name__, type(exc).__name__, first_line(exc), delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, MAX_RETRY_DELAY_S)
+            else:
+                self.metrics.store_failing(False)
+                return result
 
     def close(self) -> None:
         if self._writer is not None:
@@ -120,12 +146,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def scheduled_key(update: PolicyUpdate) -> bytes:
+    """Scheduled updates are kept per policy and version: a later-published older version never replaces a
+    newer one waiting for its time."""
+    return update.key() + b"@" + str(update.version).encode()
+
+
 def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None = None) -> faust.App:
     """The Faust app with every agent, table and timer registered, writing through started ``sinks``."""
+    trusted = trusted_keys(settings)  # an unusable key stops the worker here, before it reads anything
     app = create_app(settings, bootstrap, web_port)
     topics = declare_topics(app, settings)
+    # The join state and the scored dialog carry a conversation with more around it: one past half of what the
+    # producer sends would make a changelog write or a dialog the producer refuses, and crash the worker.
+    largest_record = app.conf.producer_max_request_size // 2
     metrics = sinks.metrics
-    window = timedelta(seconds=settings.join_window_s)
+    window, unscored_window = timedelta(seconds=settings.join_window_s), timedelta(seconds=settings.join_unscored_s)
+    in_flight: dict[bytes, bytes] = {}  # "scored" markers of dialogs not yet delivered, by conversation key
     # Tables hold records as their JSON bytes: the contracts parse them back strictly.
     joins, policies, pending = (app.Table(name, default=None, key_type=bytes, value_type=bytes,
                                           partitions=settings.partitions)
@@ -149,9 +186,11 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         metrics.dead_lettered(reason)
 
     async def send(topic: faust.TopicT, record: Record, timestamp: float | None = None,
-                   delivered: Callable[[Any], None] | None = None) -> None:
-        await topic.send(key=record.key(), value=record.to_bytes(), timestamp=timestamp, callback=delivered)
+                   delivered: Callable[[Any], None] | None = None) -> Any:
+        """Start a send; returns the future of its delivery."""
+        sent = await topic.send(key=record.key(), value=record.to_bytes(), timestamp=timestamp, callback=delivered)
         metrics.produced(topic.get_topic_name())
+        return sent
 
     async def parsed(event: faust.EventT, record_type: type[Record]) -> Record | None:
         try:
@@ -172,7 +211,7 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
 
     async def expire_join(event: faust.EventT) -> None:
         state = joins.get(event.message.key)
-        if state is not None and expired(first_seen(state), _now(), window):
+        if state is not None and expired(state_age(state), _now(), window, unscored_window):
             del joins[event.message.key]
 
     async def join_one(event: faust.EventT) -> None:
@@ -182,24 +221,47 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         if record is None:
             return
         if record.key() != key:
-            await reject(event, "malformed", "message key differs from the record's conversation_id", record.event_id)
+            await reject(event, "key_mismatch", "message key differs from the record's conversation_id",
+                         record.event_id)
             return
-        previous = joins.get(key)
+        if len(event.value) > largest_record:
+            await reject(event, "undeliverable", f"larger than the {largest_record} bytes a worker forwards",
+                         record.event_id)
+            return
+        previous = in_flight.get(key) or joins.get(key)
         state, outcome, dialog = join(JoinState.model_validate_json(previous) if previous else None,
                                       anonymized(sinks.anonymizer, record), _now(), window)
+        if outcome == "late":
+            await reject(event, "late", "its conversation and score lie further apart than the join window",
+                         record.event_id)
         if dialog is None:
-            if outcome != "duplicate":
+            if outcome not in ("duplicate", "late"):
                 joins[key] = state.model_dump_json().encode()
             return
-        # The "scored" marker and the dialog are two sends: were the marker in the changelog while the dialog was
-        # not, a worker killed then would restore "scored", take the replayed pair for a duplicate and lose the
-        # dialog. So the marker rules this worker at once and reaches the changelog only once the dialog is
-        # delivered; killed before that, the worker restores the waiting state and the replay scores the pair
-        # again (the same event_id, which the store keeps once).
-        marker, partition = state.model_dump_json().encode(), event.message.partition
-        joins.data[key] = marker
-        await send(topics.scored_dialogs, dialog, timestamp=event.message.timestamp,  # latency counts from here
-                   delivered=lambda _: joins.send_changelog(partition, key, marker))
+        await deliver_scored(event, dialog, state.model_dump_json().encode())
+
+    async def deliver_scored(event: faust.EventT, dialog: ScoredDialog, marker: bytes) -> None:
+        """Send a scored dialog; the join's "scored" marker reaches the table only once the broker has it.
+
+        Were the marker stored while the dialog was not delivered, a worker killed then would restore "scored",
+        take the replayed pair for a duplicate and lose the dialog. So until delivery the marker lives in
+        ``in_flight`` (this worker's replays are duplicates at once); killed before it, the worker restores the
+        waiting state and the replay scores the pair again, under the same event_id, which the store keeps once.
+        A send the broker fails is sent again; one it never takes is a dead letter (``streams.delivery``)."""
+        key, partition = event.message.key, event.message.partition
+        in_flight[key] = marker
+
+        def settle(_: Any = None) -> None:
+            joins.send_changelog(partition, key, marker)
+            in_flight.pop(key, None)
+
+        async def give_up(exc: BaseException) -> None:
+            await reject(event, "undeliverable", f"the broker refuses the scored dialog ({type(exc).__name__})",
+                         dialog.event_id)
+            settle()
+
+        await app.deliveries.send(lambda: send(topics.scored_dialogs, dialog, timestamp=event.message.timestamp,
+                                               delivered=settle), give_up)  # latency counts from the event
 
     @app.agent(app.topic(settings.topic_conversations, settings.topic_satisfaction, expiry.get_topic_name(),
                          key_serializer="raw", value_serializer="raw"))
@@ -225,10 +287,13 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
             if event_id not in kept:
                 await reject(received[event_id][1], "expectation_failed", ",".join(checks), event_id)
         if verdict.passed:
-            await sinks.write_scored(verdict.passed)
-            stored_at = time.time()
+            refused = await sinks.write_scored(verdict.passed)
+            for dialog, why in refused:
+                await reject(received[dialog.event_id][1], "store_refused", why, dialog.event_id)
+            stored_at, refused_ids = time.time(), {dialog.event_id for dialog, _ in refused}
             for dialog in verdict.passed:
-                metrics.observe_latency(stored_at - received[dialog.event_id][1].message.timestamp)
+                if dialog.event_id not in refused_ids:
+                    metrics.observe_latency(stored_at - received[dialog.event_id][1].message.timestamp)
 
     @app.agent(topics.scored_dialogs)
     async def store_scored(stream: faust.StreamT) -> None:
@@ -266,16 +331,26 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         table holds a join window of conversations: the sweep reads only each state's first-seen time (~15 µs
         against ~70 µs for the whole state, measured) and yields to the other agents every few hundred states,
         where it used to stall them for the whole table."""
-        now = _now()
-        for n, (key, state) in enumerate(list(joins.items()), start=1):
-            if state is not None and expired(first_seen(state), now, window):
+        now, states = _now(), list(joins.items())
+        metrics.set_table_keys("joins", len(states))
+        for n, (key, state) in enumerate(states, start=1):
+            if state is not None and expired(state_age(state), now, window, unscored_window):
                 await expiry.send(key=key, value=b"expire")
             if n % SWEEP_YIELD_EVERY == 0:
                 await asyncio.sleep(0)
 
-    async def apply_policy(update: PolicyUpdate) -> None:
+    async def apply_policy(event: faust.EventT, update: PolicyUpdate) -> None:
+        """Store first, then the table: killed in between, the worker replays the update, the store (idempotent
+        by policy and version) says it is in force, and the table catches up. Announced once the store has it."""
+        try:
+            written = await sinks.write_policy(update)
+        except StoreRefused as refusal:
+            await reject(event, "store_refused", str(refusal), update.event_id)
+            return
+        if written == "stale":
+            await reject(event, "stale_policy", "the feature store holds a newer version", update.event_id)
+            return
         policies[update.key()] = update.to_bytes()
-        await sinks.write_policy(update)
         await send(topics.model_events, ModelEvent(subject=f"policy/{update.policy_id}", action="policy_applied",
                                                    metrics={"version": float(update.version)},
                                                    detail=f"{update.intent} version {update.version} in force"))
@@ -284,19 +359,21 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
         update = await parsed(event, PolicyUpdate)
         if update is None:
             return
+        if update.key() != event.message.key:  # under another key it would skip the version check of its own
+            await reject(event, "key_mismatch", "message key differs from the update's policy_id", update.event_id)
+            return
         in_force = policies.get(event.message.key)
         current = PolicyUpdate.from_bytes(in_force) if in_force else None
         if current is not None and current.event_id == update.event_id:
             return  # a replay, or the due tick of an update already applied
-        problem = rejection(update, settings.policy_hmac_key.get_secret_value(),
-                            current.version if current else None)
+        problem = rejection(update, trusted, current.version if current else None)
         if problem is not None:
             await reject(event, *problem, update.event_id)
         elif is_due(update, _now()):
-            pending.pop(event.message.key, None)
-            await apply_policy(update)
+            pending.pop(scheduled_key(update), None)
+            await apply_policy(event, update)
         else:
-            pending[event.message.key] = update.to_bytes()
+            pending[scheduled_key(update)] = update.to_bytes()
 
     @app.agent(app.topic(settings.topic_policy_updates, policy_due.get_topic_name(),
                          key_serializer="raw", value_serializer="raw"))
@@ -308,9 +385,11 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
 
     @app.timer(POLICY_TICK_S)
     async def release_due_policies() -> None:
+        """Send each due scheduled update back through the policy stream, older versions first."""
         now = _now()
-        for key, value in list(pending.items()):
-            if value is not None and is_due(PolicyUpdate.from_bytes(value), now):
-                await policy_due.send(key=key, value=value)
+        scheduled = [(PolicyUpdate.from_bytes(value), value) for value in list(pending.values()) if value is not None]
+        for update, value in sorted(scheduled, key=lambda pair: pair[0].version):
+            if is_due(update, now):
+                await policy_due.send(key=update.key(), value=value)
 
     return app

@@ -44,16 +44,25 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     return faust.SSLCredentials(context) if context is not None else None
 
 
+def table_store(settings: Settings) -> str:
+    """RocksDB with Kafka; memory on the embedded broker, whose high watermark undercounts: a worker restoring a
+    RocksDB table from it stopped with Faust's ConsistencyError (persisted offset above the high watermark)."""
+    return settings.table_store or ("memory://" if settings.embedded else "rocksdb://")
+
+
 def create_app(settings: Settings, bootstrap: str, web_port: int | None = None) -> App:
     """A Faust app on ``bootstrap``; ``web_port`` serves ``/metrics`` (None: no web server)."""
     session_s = settings.session_timeout_ms / 1000
+    (settings.data_dir / "streams").mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = App(
         APP_ID,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         broker=";".join(f"kafka://{host}" for host in bootstrap.split(",")),
         broker_credentials=_credentials(settings),
-        store="memory://",  # tables are rebuilt from their changelog topics on start
-        datadir=str(settings.data_dir / "streams"),
+        # On disk (RocksDB): the join holds days of conversations, more than a worker's memory at production
+        # volume, and a restarted worker reads only the changelog written since its last run.
+        store=table_store(settings),
+        datadir=str(settings.data_dir / "streams" / f"worker-{web_port or 'default'}"),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         broker_session_timeout=session_s,
@@ -65,6 +74,10 @@ def create_app(settings: Settings, bootstrap: str, web_port: int | None = None) 
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
+        # /metrics only: Faust's /table pages would serve table records (join state: conversations) and
+        # /router the cluster's layout; nothing here uses @table_route, which needs /router.
+        web_router_enabled=False,
+        web_tables_enabled=False,
     )
     return app
 

@@ -1,26 +1,52 @@
 """Event contracts: the versioned records every topic carries, JSON on the wire, one object per event.
 
 Each record is the only way in from raw bytes (``Record.from_bytes``): a malformed payload raises one
-``ContractError`` that names the offending field and never echoes the field's value, because raw input may
-hold personal data and error messages end up in dead letters and logs.
+``ContractError`` that names the offending field and never echoes the field's value, nor the name of a field
+the contract does not know, because raw input may hold personal data in either and error messages end up in
+dead letters and logs. No text field holds control characters (other than tab and line breaks): PostgreSQL
+refuses NUL on every retry, and the others have no place in a customer-service dialog.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+    field_validator, model_validator,
+)
+from pydantic_core import ErrorDetails
 
 SCHEMA_VERSION = 1
 
+# Unicode's control characters (C0, DEL, C1) except tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _without_control_characters(value: object) -> object:
+    if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+        raise ValueError("contains a control character")
+    return value
+
+
+def _control_characters_replaced(value: object) -> object:
+    """For the raw message key a dead letter quotes, which nothing has checked: shown with U+FFFD in place of
+    control characters rather than refused, so a hostile key can never stop its own dead letter."""
+    return CONTROL_CHARACTERS.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 Locale = Literal["zh", "en"]
 Role = Literal["customer", "bot", "agent"]
+Plain = Annotated[str, AfterValidator(_without_control_characters)]
+"""Any text a contract carries: no control characters (the Slug pattern already excludes them)."""
 Slug = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-/]*$")]
-Text = Annotated[str, Field(min_length=1, max_length=8000)]
-FactValue = str | int | float | bool
+Text = Annotated[Plain, Field(min_length=1, max_length=8000)]
+EventId = Annotated[Plain, Field(min_length=1, max_length=64)]
+FactValue = Annotated[str | int | float | bool, AfterValidator(_without_control_characters)]
 
 
 def utcnow() -> datetime:
@@ -48,7 +74,7 @@ class Record(BaseModel):
     record_name: ClassVar[str]
     key_field: ClassVar[str]
 
-    event_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(default_factory=new_event_id)
+    event_id: EventId = Field(default_factory=new_event_id)
     schema_version: Literal[1] = SCHEMA_VERSION
     event_time: AwareDatetime = Field(default_factory=utcnow)
 
@@ -66,8 +92,8 @@ class Record(BaseModel):
             return cls.model_validate_json(payload)
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-            field = ".".join(str(part) for part in first["loc"]) or "<payload>"
-            raise ContractError(cls.record_name, field, first["msg"], exc.error_count()) from None
+            field, message = _where_and_what(first)
+            raise ContractError(cls.record_name, field, message, exc.error_count()) from None
 
 
 class Turn(BaseModel):
@@ -121,7 +147,7 @@ class Satisfaction(Record):
 
     conversation_id: Slug
     nps: Annotated[int, Field(ge=0, le=10)]
-    comment: Annotated[str, Field(max_length=2000)] | None = None
+    comment: Annotated[Plain, Field(max_length=2000)] | None = None
 
 
 class PolicyExample(BaseModel):
@@ -142,9 +168,9 @@ class PolicyQuestion(BaseModel):
 
 
 class PolicyUpdate(Record):
-    """A versioned rule from the policy team; ``signature`` is an HMAC over every other field. A rule for an intent
-    the shop does not have yet (a new service) brings its customer questions and answers in ``examples`` and its
-    evaluation questions in ``held_out``."""
+    """A versioned rule from the policy team; ``signature`` is an Ed25519 signature (hex) over every other field,
+    made with the key ``key_id`` names. A rule for an intent the shop does not have yet (a new service) brings its
+    customer questions and answers in ``examples`` and its evaluation questions in ``held_out``."""
 
     record_name = "policy update"
     key_field = "policy_id"
@@ -158,12 +184,19 @@ class PolicyUpdate(Record):
     examples: list[PolicyExample] = Field(default_factory=list)
     held_out: list[PolicyQuestion] = Field(default_factory=list)
     author: Slug
-    signature: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    key_id: Slug | None = None
+    signature: Annotated[str, Field(pattern=r"^[0-9a-f]{128}$")] | None = None
+
+    @model_validator(mode="after")
+    def _signature_names_its_key(self) -> Self:
+        if self.signature is not None and self.key_id is None:
+            raise ValueError("a signature needs the key_id of the key that made it")
+        return self
 
     def signing_payload(self) -> bytes:
-        """Canonical bytes the signature covers: every field but the signature, sorted, compact (an empty
-        ``held_out`` is left out, so updates signed before the field existed still verify)."""
-        body = self.model_dump(mode="json", exclude={"signature"} | (set() if self.held_out else {"held_out"}))
+        """Canonical bytes the signature covers: every field but the signature (``key_id`` included, so an
+        update cannot be passed off as signed by another key), sorted, compact."""
+        body = self.model_dump(mode="json", exclude={"signature"})
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -174,10 +207,10 @@ class ScoredDialog(Record):
     key_field = "conversation_id"
 
     conversation_id: Slug
-    conversation_event_id: Annotated[str, Field(min_length=1, max_length=64)]
-    satisfaction_event_id: Annotated[str, Field(min_length=1, max_length=64)]
+    conversation_event_id: EventId
+    satisfaction_event_id: EventId
     locale: Locale
-    channel: str
+    channel: Plain
     turns: Annotated[list[Turn], Field(min_length=1)]
     adapter_version: Slug
     intent: Slug | None = None
@@ -186,7 +219,7 @@ class ScoredDialog(Record):
     resolved: bool
     handed_off: bool
     nps: Annotated[int, Field(ge=0, le=10)]
-    comment: str | None = None
+    comment: Plain | None = None
 
     def first_text(self, role: Role) -> str | None:
         """The first turn of ``role`` (the customer's question, the bot's or the agent's answer)."""
@@ -201,6 +234,11 @@ DeadLetterReason = Literal[
     "expectation_failed",  # a Great Expectations check on the scored-dialog stream
     "pii_detected",
     "processing_failed",  # an unforeseen error handling this message; the detail names the error type only
+    "store_refused",  # the feature store refuses the record on every retry
+    "undeliverable",  # a scored dialog the broker will not take (e.g. over its size limit)
+    "late",  # a conversation and its score further apart than the join window
+    "key_mismatch",  # the message key differs from the record's own key (policy_id or conversation_id)
+    "unknown_key",  # a policy update signed with a key id no worker trusts
 ]
 
 
@@ -210,13 +248,13 @@ class DeadLetter(Record):
     record_name = "dead letter"
     key_field = "original_key"
 
-    original_key: str = ""
-    original_event_id: str | None = None
-    source_topic: str
+    original_key: Annotated[str, BeforeValidator(_control_characters_replaced)] = ""
+    original_event_id: EventId | None = None
+    source_topic: Plain
     partition: Annotated[int, Field(ge=0)]
     offset: Annotated[int, Field(ge=0)]
     reason: DeadLetterReason
-    detail: Annotated[str, Field(max_length=1000)]
+    detail: Annotated[Plain, Field(max_length=1000)]
 
 
 ModelAction = Literal[
@@ -234,8 +272,8 @@ class ModelEvent(Record):
     action: ModelAction
     gate: Slug | None = None
     passed: bool | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    detail: Annotated[str, Field(max_length=4000)] = ""
+    metrics: dict[Plain, float] = Field(default_factory=dict)
+    detail: Annotated[Plain, Field(max_length=4000)] = ""
 
 
 RECORDS: dict[str, type[Record]] = {
@@ -252,5 +290,23 @@ RECORDS: dict[str, type[Record]] = {
 def parse(role: str, payload: bytes | str) -> Record:
     """Parse a payload read from the topic of ``role``."""
     return RECORDS[role].from_bytes(payload)
+
+
+KNOWN_NAMES = frozenset(
+    name for model in (*RECORDS.values(), Turn, PolicyExample, PolicyQuestion) for name in model.model_fields
+) | {"zh", "en", "[key]"}
+"""What an error location may name: the contracts' own fields, the locales that key ``text``, pydantic's marker
+of a dictionary key. Any other name came from the payload (an unknown field, a fact's key) and is not repeated."""
+
+
+def _where_and_what(error: ErrorDetails) -> tuple[str, str]:
+    """The location and message of a validation error, naming only known fields and list positions."""
+    loc = error["loc"]
+    if error["type"] == "extra_forbidden":
+        loc, message = loc[:-1], "unknown field"
+    else:
+        message = error["msg"]
+    parts = [str(p) if isinstance(p, int) or p in KNOWN_NAMES else "*" for p in loc]
+    return ".".join(parts) or "<payload>", message
 
 

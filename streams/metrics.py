@@ -8,6 +8,7 @@ reasons and check names only: small, closed sets, and never anything from a payl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import get_args
 
@@ -50,6 +51,13 @@ class StreamMetrics:
                                   buckets=LATENCY_BUCKETS, registry=self.registry)
         self._batch_size = Histogram(PREFIX + "batch_size", "Events per micro-batch, by source topic.",
                                      ["topic"], buckets=BATCH_BUCKETS, registry=self.registry)
+        self._table_keys = Gauge(PREFIX + "table_keys", "Keys held in this worker's state tables, by table.",
+                                 ["table"], registry=self.registry)
+        self._resends = self._counter("resends", "Sends that failed and were sent again, by destination topic.",
+                                      "topic")
+        self._stalled_since: float | None = None
+        Gauge(PREFIX + "store_stalled_seconds", "Seconds the feature store's writes have been failing (0: healthy).",
+              registry=self.registry).set_function(self._stalled_seconds)
         for reason in get_args(DeadLetterReason):  # a closed set: export zeros so rate() works from the start
             self._dead_letters.labels(reason=reason)
 
@@ -77,6 +85,22 @@ class StreamMetrics:
         """Drop the lag of a partition this worker no longer owns (after a rebalance), so that it does not
         report a frozen value beside the worker that took the partition over."""
         self._lag.remove(topic, str(partition))
+
+    def set_table_keys(self, table: str, keys: int) -> None:
+        self._table_keys.labels(table=table).set(keys)
+
+    def resent(self, topic: str) -> None:
+        self._resends.labels(topic=topic).inc()
+
+    def store_failing(self, failing: bool) -> None:
+        """Mark the store's writes failing (from the first failure of an outage) or healthy again."""
+        if not failing:
+            self._stalled_since = None
+        elif self._stalled_since is None:
+            self._stalled_since = time.monotonic()
+
+    def _stalled_seconds(self) -> float:
+        return 0.0 if self._stalled_since is None else time.monotonic() - self._stalled_since
 
     def observe_latency(self, seconds: float) -> None:
         """Record one event's produce-to-store time; clocks of different hosts may disagree by a little, so

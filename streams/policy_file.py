@@ -4,7 +4,7 @@ The team keeps one JSON or YAML file per change (``infra/deploy/examples/return-
 ``PolicyUpdate`` fields without the signature, ``effective_at`` optional (default: now).
 ``flywheel policy publish FILE`` checks the file against the contract here, before anything is sent, because
 the stream workers can only dead-letter a bad update where the team would not see it; then it signs the update
-with ``FLYWHEEL_POLICY_HMAC_KEY`` and publishes it keyed by policy id.
+with ``FLYWHEEL_POLICY_SIGNING_KEY`` (naming ``FLYWHEEL_POLICY_KEY_ID``) and publishes it keyed by policy id.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.errors import FlywheelError, first_line
-from infra.settings import DEV_POLICY_KEY, Settings
+from infra.settings import Settings
 from streams.events import ContractError, PolicyUpdate, utcnow
 from streams.publish import publish
-from streams.signing import sign
+from streams.signing import signer
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -27,8 +27,10 @@ def read_policy_file(path: Path, now: datetime | None = None) -> PolicyUpdate:
     """The unsigned update ``path`` describes, in force from ``now`` when the file gives no ``effective_at``;
     a file that does not satisfy the contract is one ``FlywheelError`` naming the file and the field."""
     doc = _load(path)
-    if "signature" in doc:
-        raise FlywheelError(f"{path}: remove the signature field; publishing signs the update")
+    if signed := [name for name in ("key_id", "signature") if name in doc]:
+        raise FlywheelError(f"{path}: remove the {' and '.join(signed)} field; publishing signs the update")
+    if unknown := sorted(set(doc) - set(PolicyUpdate.model_fields)):  # the team's own file: safe to name them
+        raise FlywheelError(f"{path}: not a field of a policy update: {', '.join(map(repr, unknown))}")
     doc.setdefault("effective_at", (now or utcnow()).isoformat())
     try:
         return PolicyUpdate.from_bytes(json.dumps(doc, default=_iso_time))
@@ -38,11 +40,7 @@ def read_policy_file(path: Path, now: datetime | None = None) -> PolicyUpdate:
 
 def publish_policy_file(settings: Settings, path: Path, now: datetime | None = None) -> PolicyUpdate:
     """Check, sign and publish the update in ``path`` to the policy topic; returns the update as sent."""
-    key = settings.policy_hmac_key.get_secret_value()
-    if not settings.embedded and key == DEV_POLICY_KEY:
-        raise FlywheelError("FLYWHEEL_POLICY_HMAC_KEY is the development key: set the policy team's key to "
-                            f"publish to {settings.bootstrap_servers}")
-    update = sign(read_policy_file(path, now), key)
+    update = signer(settings).sign(read_policy_file(path, now))
     publish(settings, "policy_updates", [update])
     return update
 

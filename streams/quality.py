@@ -61,7 +61,10 @@ _PHONE_SHAPES = (
 )
 PII_PATTERNS: Mapping[str, str] = {
     "phone": rf"{_START}(?:{'|'.join(_PHONE_SHAPES)}){_END}",
-    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    # Anchored where a local part starts, and with bounded labels: unanchored, a long run of letters without an
+    # "@" was tried from every position (quadratic: 0.1 s on one 8,000-character turn).
+    "email": r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+             r"\.[A-Za-z]{2,24}",
     "id_number": rf"{_START}[1-9]\d{{5}}[ -]?(?:18|19|20)\d{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
                  rf"[ -]?\d{{3}}[\dXx]{_END}",
     "bank_card": rf"{_START}\d(?:[ -]?\d){{12,18}}{_END}",

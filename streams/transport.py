@@ -1,4 +1,5 @@
-"""Faust's Kafka transport with a short fetch wait, so a caught-up consumer on Tansu is not held back.
+"""Faust's Kafka transport with a short fetch wait, so a caught-up consumer on Tansu is not held back, and
+commits that wait for the worker's watched sends.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500``. Kafka answers a fetch as soon as data
 arrives (``fetch_min_bytes=1``), so the long wait costs nothing there; Tansu answers a caught-up fetch only
@@ -14,6 +15,8 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as driver
 
+from streams.delivery import Deliveries
+
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -26,17 +29,26 @@ class _Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
+        """Commit only once every watched send is delivered or dead-lettered (``streams.delivery``): an offset
+        committed past a message whose send failed would lose it."""
+        await self.app.producer.flush()
+        await self.app.deliveries.settled()
+        return await super()._commit_offsets(offsets, start_new_transaction)
+
 
 class _Transport(driver.Transport):
     Consumer = _Consumer
 
 
 class App(faust.App):
-    """A Faust app whose consumers use ``fetch_max_wait_ms`` from its settings."""
+    """A Faust app whose consumers use ``fetch_max_wait_ms`` from its settings and commit offsets only past
+    delivered sends (``deliveries``)."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.conf.flywheel_fetch_max_wait_ms = fetch_max_wait_ms
+        self.deliveries = Deliveries()
 
     def _new_transport(self) -> _Transport:
         return _Transport(self.conf.broker_consumer, self)

@@ -9,11 +9,16 @@ from __future__ import annotations
 import gc
 
 from infra.settings import Settings
-from infra.stack import bootstrap_servers
+from infra.stack import bootstrap_servers, require_broker
+from streams.signing import trusted_keys
 
 
 def run_worker(settings: Settings, web_port: int, loglevel: str = "info") -> None:
-    """Run until SIGTERM/SIGINT (Faust stops the agents, commits offsets and closes the sinks)."""
+    """Run until SIGTERM/SIGINT (Faust stops the agents, commits offsets and closes the sinks). A worker without
+    usable policy keys, or without a broker, stops here with one line, before it consumes anything."""
+    trusted_keys(settings)
+    bootstrap = bootstrap_servers(settings)
+    require_broker(settings, bootstrap)
     import faust
 
     from streams.agents import Sinks, build
@@ -21,7 +26,7 @@ def run_worker(settings: Settings, web_port: int, loglevel: str = "info") -> Non
     sinks = Sinks(settings)
     sinks.start()
     try:
-        app = build(settings, bootstrap_servers(settings), sinks, web_port)
+        app = build(settings, bootstrap, sinks, web_port)
         # Presidio, Feast and Great Expectations leave ~740k objects behind at start; every full collection
         # walked them all, a pause of 0.5 s and more in the middle of the stream (measured). They live as long
         # as the worker: move them out of the collector's sight.

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from infra.broker import EmbeddedBroker
 from infra.settings import Settings
 from infra.stack import create_topics
+from streams.signing import KeyPair
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,10 +34,12 @@ def broker() -> Iterator[EmbeddedBroker]:
 
 @pytest.fixture
 def topic_settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
-    """Settings pointing at the session broker, with topic names of their own so tests never share data."""
+    """Settings pointing at the session broker, with topic names of their own so tests never share data, and a
+    policy key pair of their own (with the broker configured, the development pair is refused)."""
     prefix = f"t{os.getpid()}-{tmp_path.name}"
     names = {f"topic_{role}": f"{prefix}.{role}" for role in Settings().topics}
-    settings = Settings(bootstrap_servers=broker.bootstrap, data_dir=tmp_path / "data", **names)
+    settings = Settings(bootstrap_servers=broker.bootstrap, data_dir=tmp_path / "data", **names,
+                        **KeyPair.generate("test").settings())
     create_topics(settings, broker.bootstrap)
     return settings
 

@@ -19,7 +19,8 @@ from learners.registry import Registry
 from serving.app import READY_LINE
 from tests.pipeline_harness import Pipeline
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-of-at-least-32-bytes"  # serving refuses a shorter one
+ADMIN_HEADER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @dataclass
@@ -50,6 +51,11 @@ class ServedStack:
 
     def get(self, path: str) -> dict[str, Any]:
         return json.loads(self.text(path))
+
+    def chat(self, model: str, admin: bool = False) -> tuple[int, dict[str, Any]]:
+        """POST one customer question naming ``model``, with the admin token or without: status and body."""
+        body = json.dumps({"model": model, "messages": [{"role": "user", "content": "how long does a refund take"}]})
+        return self.post("/v1/chat/completions", body.encode(), ADMIN_HEADER if admin else None)
 
     def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
         """POST raw bytes; the status and the JSON body, for errors too."""

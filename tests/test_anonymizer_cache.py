@@ -14,6 +14,7 @@ from simulator.sources import records
 from streams.agents import anonymized
 from streams.anonymizer import Anonymizer
 from streams.events import Conversation, Satisfaction
+from streams.signing import KeyPair
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def traffic() -> list[Conversation | Satisfaction]:
     the customer's name (the turn after that is analyzed with the name-reply recognizer)."""
     options = SimulateOptions(dialogs=1500, seed=31, start=datetime(2026, 11, 2, tzinfo=UTC), pii_share=0.8,
                               error_rate=0.4, handoff_rate=0.9)
-    return [r for r in records(options, "key") if isinstance(r, Conversation | Satisfaction)]
+    return [r for r in records(options, KeyPair.generate("test").signer()) if isinstance(r, Conversation | Satisfaction)]
 
 
 def counting_analyses(anonymizer: Anonymizer, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:

@@ -28,6 +28,7 @@ from simulator.options import SimulateOptions
 from simulator.traffic import WorldTraffic
 from streams.anonymizer import Anonymizer, EntityType, ScrubResult
 from streams.events import Conversation
+from streams.signing import KeyPair
 
 BANKING77 = Path("/work/shared/data/banking77/test.csv")
 STRUCTURED = (EntityType.PHONE, EntityType.EMAIL, EntityType.ID_NUMBER, EntityType.BANK_CARD)
@@ -259,7 +260,7 @@ def test_no_personal_data_survives_in_simulated_conversations(anonymizer):
     options = SimulateOptions(dialogs=400, seed=3, start=datetime(2026, 1, 1, tzinfo=UTC), pii_share=0.6,
                               error_rate=0.5, handoff_rate=1.0)
     leaked, items = [], 0
-    for event in WorldTraffic(options, "test-key").events():
+    for event in WorldTraffic(options, KeyPair.generate("test").signer()).events():
         if not isinstance(event.record, Conversation):
             continue
         session = anonymizer.session()

@@ -34,6 +34,7 @@ from learners.dataset_checks import SnapshotRefused, prompt_key
 from learners.examples import Example
 from simulator.world import World, policy_update_event
 from streams.events import ScoredDialog, Turn
+from streams.signing import signer
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -111,9 +112,9 @@ def _traffic(count: int, start: datetime, world: World = WORLD, first: int = 0) 
 def _write(settings: Settings, dialogs: list[ScoredDialog] = (), policies: tuple = ()) -> None:
     with FeatureWriter(store_config(settings)) as writer:
         for policy, effective_at in policies:
-            update = policy_update_event(policy, key=settings.policy_hmac_key.get_secret_value(),
+            update = policy_update_event(policy, signer=signer(settings),
                                          event_id=f"p-{policy.policy_id}-v{policy.version}", effective_at=effective_at)
-            assert writer.write_policy(update)
+            assert writer.write_policy(update) == "applied"
         if dialogs:
             writer.write_scored(dialogs, settings.nps_threshold)
 
@@ -170,7 +171,7 @@ def test_a_policy_change_is_learned_whole_and_its_stale_examples_are_dropped(tmp
 
     examples = snapshot.examples()
     taught = [e for e in examples if e.source == "policy"]
-    published = policy_update_event(NEW_RULE, key="k", event_id="e", effective_at=CHANGE_AT).examples
+    published = policy_update_event(NEW_RULE, signer=signer(settings), event_id="e", effective_at=CHANGE_AT).examples
     assert len(taught) == 2 * len(published)  # every published Q/A, grounded and not
     assert {(e.question, e.context) for e in taught} == (
         {(qa.question, NEW_RULE.text(qa.locale)) for qa in published} | {(qa.question, None) for qa in published})

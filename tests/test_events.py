@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from streams.events import (
-    RECORDS, ContractError, Conversation, DeadLetter, ModelEvent, PolicyExample, PolicyUpdate, Record,
+    KNOWN_NAMES, RECORDS, ContractError, Conversation, DeadLetter, ModelEvent, PolicyExample, PolicyUpdate, Record,
     Satisfaction, ScoredDialog, Turn, parse,
 )
 
@@ -31,7 +31,7 @@ EXAMPLES: dict[str, Record] = {
                                    text={"zh": "15天无理由退货", "en": "15-day returns"}, facts={"days": 15},
                                    examples=[PolicyExample(locale="en", question="Return window?",
                                                            answer="15 days.")],
-                                   author="policy-team", signature="0" * 64),
+                                   author="policy-team", key_id="team-2026", signature="0" * 128),
     "scored_dialogs": ScoredDialog(conversation_id="c-1", conversation_event_id="e1", satisfaction_event_id="e2",
                                    locale="zh", channel="app", turns=turns(), adapter_version="lora-1",
                                    intent="return_window", resolved=False, handed_off=True, nps=4),
@@ -90,11 +90,11 @@ MALFORMED = [
     ("policy_updates", {"signature": "not-hex"}, "signature"),
     ("policy_updates", {"effective_at": ...}, "effective_at"),
     ("scored_dialogs", {"nps": -1}, "nps"),
-    ("scored_dialogs", {"surprise": 1}, "surprise"),
+    ("scored_dialogs", {"surprise": 1}, "<payload>"),
     ("dead_letters", {"reason": "because"}, "reason"),
     ("dead_letters", {"offset": -5}, "offset"),
     ("model_events", {"action": "deleted"}, "action"),
-    ("model_events", {"metrics": {"acc": "high"}}, "metrics.acc"),
+    ("model_events", {"metrics": {"acc": "high"}}, "metrics.*"),
 ]
 
 
@@ -128,6 +128,84 @@ def test_error_messages_never_echo_the_offending_value():
     assert secret not in str(caught.value)
 
 
+PERSONAL_KEY = "alice@example.com 13800138000"
+
+
+@pytest.mark.parametrize("role, body, field", [
+    ("satisfaction", {PERSONAL_KEY: 1}, "<payload>"),
+    ("conversations", {"turns": [{"role": "customer", "text": "hi", "at": "2026-11-02T09:00:00Z", PERSONAL_KEY: 1}]},
+     "turns.0"),
+    ("policy_updates", {"facts": {PERSONAL_KEY: 15}}, "facts.*.[key]"),
+    ("policy_updates", {"facts": {"alice-13800138000": "3\u0000"}}, "facts.*"),
+    ("policy_updates", {"text": {PERSONAL_KEY: "x"}}, "text.*.[key]"),
+])
+def test_unknown_and_payload_chosen_names_are_never_echoed(role, body, field):
+    with pytest.raises(ContractError) as caught:
+        parse(role, _mutated(role, **body))
+    assert caught.value.field == field
+    assert "alice" not in str(caught.value) and "13800138000" not in str(caught.value)
+
+
+def test_an_unknown_field_is_reported_as_such_with_the_count_of_errors():
+    with pytest.raises(ContractError) as caught:
+        parse("satisfaction", _mutated("satisfaction", **{PERSONAL_KEY: 1, "phone 13900139000": 2}))
+    assert str(caught.value) == "invalid satisfaction event: field '<payload>': unknown field (and 1 more)"
+
+
+def _with_text(role: str, path: tuple, text: str) -> bytes:
+    body = json.loads(EXAMPLES[role].to_bytes())
+    *parents, last = path
+    target = body
+    for part in parents:
+        target = target[part]
+    target[last] = text
+    return json.dumps(body).encode()
+
+
+TEXT_FIELDS = [  # every free-text field of the contracts (slugs and literals are patterns that exclude them)
+    ("conversations", ("turns", 1, "text"), "turns.1.text"),
+    ("satisfaction", ("comment",), "comment"),
+    ("policy_updates", ("text", "en"), "text.en"),
+    ("policy_updates", ("facts", "days"), "facts.*"),
+    ("policy_updates", ("examples", 0, "question"), "examples.0.question"),
+    ("policy_updates", ("examples", 0, "answer"), "examples.0.answer"),
+    ("policy_updates", ("event_id",), "event_id"),
+    ("scored_dialogs", ("channel",), "channel"),
+    ("scored_dialogs", ("comment",), "comment"),
+    ("scored_dialogs", ("turns", 0, "text"), "turns.0.text"),
+    ("scored_dialogs", ("conversation_event_id",), "conversation_event_id"),
+    ("dead_letters", ("detail",), "detail"),
+    ("dead_letters", ("source_topic",), "source_topic"),
+    ("model_events", ("detail",), "detail"),
+]
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x7f", "\x85", "\x9f"])
+@pytest.mark.parametrize("role, path, field", TEXT_FIELDS)
+def test_control_characters_are_refused_in_every_text_field_naming_only_the_field(role, path, field, control):
+    with pytest.raises(ContractError) as caught:
+        parse(role, _with_text(role, path, f"13800138000{control}x"))
+    assert caught.value.field == field and "control character" in str(caught.value)
+    assert "13800138000" not in str(caught.value)
+
+
+def test_a_metric_name_with_a_control_character_is_refused():
+    with pytest.raises(ContractError) as caught:
+        parse("model_events", _mutated("model_events", metrics={"acc\x00": 1.0}))
+    assert caught.value.field == "metrics.*.[key]"
+
+
+def test_tabs_and_line_breaks_are_text():
+    body = _with_text("conversations", ("turns", 0, "text"), "line one\r\n\tline two")
+    assert parse("conversations", body).turns[0].text == "line one\r\n\tline two"
+
+
+def test_a_dead_letter_shows_a_hostile_key_without_its_control_characters():
+    letter = DeadLetter(original_key="c-1\x00\x1b", source_topic="cs.conversations", partition=0, offset=1,
+                        reason="malformed", detail="field 'locale': Input should be 'zh' or 'en'")
+    assert letter.original_key == "c-1\ufffd\ufffd" and parse("dead_letters", letter.to_bytes()) == letter
+
+
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
                            max_leaves=10)
@@ -139,4 +217,5 @@ def test_arbitrary_json_objects_raise_only_contract_errors(role, body):
     try:
         parse(role, json.dumps(body))
     except ContractError as exc:
-        assert exc.field
+        assert exc.field == "<payload>" or all(part in KNOWN_NAMES or part == "*" or part.isdigit()
+                                               for part in exc.field.split(".")), exc.field

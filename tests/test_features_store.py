@@ -246,12 +246,12 @@ def test_intent_quality_counts_all_traffic_in_its_window(store, writer):
 
 def test_policy_versions_only_move_forward(store, writer):
     online = OnlineFeatures(store)
-    assert writer.write_policy(_policy(2, days=15))
-    assert not writer.write_policy(_policy(1, days=7))  # older
-    assert not writer.write_policy(_policy(2, days=99))  # the same version again
+    assert writer.write_policy(_policy(2, days=15)) == "applied"
+    assert writer.write_policy(_policy(1, days=7)) == "stale"
+    assert writer.write_policy(_policy(2, days=99)) == "in_force"  # the same version again changes nothing
     assert online.policy("return-window").facts == {"days": 15}
 
-    assert writer.write_policy(_policy(3, days=30))
+    assert writer.write_policy(_policy(3, days=30)) == "applied"
     for current in (online.policy("return-window"), online.policy_for_intent("returns")):
         assert (current.version, current.text["zh"], current.facts) == (3, "30天", {"days": 30})
         assert current.effective_at == NOW

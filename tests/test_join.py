@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from streams.events import Conversation, Satisfaction, Turn
-from streams.join import JoinState, expired, first_seen, join
+from streams.join import JoinState, expired, join, state_age
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -66,8 +66,12 @@ def test_scores_outside_the_window_are_not_joined():
     assert outcomes == ["waiting", "late"] and dialogs == []
 
 
-def test_state_expires_after_the_window():
-    stored = JoinState(conversation=conversation(), first_seen=T0).model_dump_json().encode()
-    assert first_seen(stored) == T0
-    assert not expired(first_seen(stored), T0 + WEEK, WEEK)
-    assert expired(first_seen(stored), T0 + WEEK + timedelta(seconds=1), WEEK)
+def test_waiting_state_expires_before_the_markers_of_scored_ids():
+    waiting = state_age(JoinState(conversation=conversation(), first_seen=T0).model_dump_json().encode())
+    scored = state_age(JoinState(scored=True, first_seen=T0).model_dump_json().encode())
+    assert (waiting.first_seen, waiting.scored, scored.scored) == (T0, False, True)
+    day = timedelta(days=1)
+    assert not expired(waiting, T0 + day, WEEK, day)
+    assert expired(waiting, T0 + day + timedelta(seconds=1), WEEK, day)  # a waiting conversation goes first
+    assert not expired(scored, T0 + WEEK, WEEK, day)
+    assert expired(scored, T0 + WEEK + timedelta(seconds=1), WEEK, day)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import get_args
 
 import prometheus_client
@@ -35,6 +36,8 @@ def test_every_metric_renders_with_its_name_type_and_labels() -> None:
     metrics.set_lag("cs.conversations", 2, 1234)
     metrics.observe_latency(0.004)
     metrics.observe_batch("cs.dialogs.scored", 500)
+    metrics.set_table_keys("joins", 42)
+    metrics.resent("cs.dialogs.scored")
 
     families, samples = scrape(metrics)
 
@@ -42,7 +45,8 @@ def test_every_metric_renders_with_its_name_type_and_labels() -> None:
         "flywheel_stream_events_in": "counter", "flywheel_stream_events_out": "counter",
         "flywheel_stream_dead_letters": "counter", "flywheel_stream_expectation_failures": "counter",
         "flywheel_stream_consumer_lag": "gauge", "flywheel_stream_end_to_end_latency_seconds": "histogram",
-        "flywheel_stream_batch_size": "histogram"}
+        "flywheel_stream_batch_size": "histogram", "flywheel_stream_table_keys": "gauge",
+        "flywheel_stream_resends": "counter", "flywheel_stream_store_stalled_seconds": "gauge"}
     assert samples[("flywheel_stream_events_in_total", labels(topic="cs.conversations"))] == 500
     assert samples[("flywheel_stream_events_out_total", labels(topic="cs.dialogs.scored"))] == 480
     assert samples[("flywheel_stream_dead_letters_total", labels(reason="expectation_failed"))] == 20
@@ -53,6 +57,19 @@ def test_every_metric_renders_with_its_name_type_and_labels() -> None:
     assert samples[("flywheel_stream_end_to_end_latency_seconds_bucket", labels(le="0.0025"))] == 0
     assert samples[("flywheel_stream_batch_size_count", labels(topic="cs.dialogs.scored"))] == 1
     assert samples[("flywheel_stream_batch_size_sum", labels(topic="cs.dialogs.scored"))] == 500
+    assert samples[("flywheel_stream_table_keys", labels(table="joins"))] == 42
+    assert samples[("flywheel_stream_resends_total", labels(topic="cs.dialogs.scored"))] == 1
+    assert samples[("flywheel_stream_store_stalled_seconds", labels())] == 0
+
+
+def test_the_store_stall_counts_from_the_first_failure_until_a_write_succeeds() -> None:
+    metrics = StreamMetrics()
+    metrics.store_failing(True)
+    time.sleep(0.05)
+    metrics.store_failing(True)  # a later failure of the same outage does not restart the count
+    stalled = scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())]
+    metrics.store_failing(False)
+    assert stalled >= 0.05 and scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())] == 0
 
 
 def test_every_dead_letter_reason_is_exported_from_zero() -> None:

@@ -23,7 +23,7 @@ from simulator.sources import events
 from simulator.world import World
 from streams.app import APP_ID
 from streams.events import Conversation, PolicyUpdate, Satisfaction, ScoredDialog, Turn
-from streams.signing import sign
+from streams.signing import KeyPair, Signer, signer
 from tests.conftest import read_topic
 from tests.pipeline_harness import Pipeline, wait_for
 
@@ -32,14 +32,14 @@ pytestmark = pytest.mark.integration
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
-def expected_scored(options: SimulateOptions, key: str) -> set[str]:
+def expected_scored(options: SimulateOptions, key: Signer) -> set[str]:
     """Conversation ids the run both talks and scores: each must be stored exactly once."""
     records = [e.record for e in events(options, key)]
     talked = {r.conversation_id for r in records if isinstance(r, Conversation)}
     return talked & {r.conversation_id for r in records if isinstance(r, Satisfaction)}
 
 
-def injected_pii(options: SimulateOptions, key: str) -> set[str]:
+def injected_pii(options: SimulateOptions, key: Signer) -> set[str]:
     return {entity.value for e in events(options, key) for turn in e.entities.values() for entity in turn
             if entity.type in PERSONAL}
 
@@ -66,7 +66,7 @@ def pipeline(tmp_path_factory):
 
 
 def test_simulated_traffic_lands_scored_once_with_no_personal_data_at_any_sink(pipeline):
-    key = pipeline.settings.policy_hmac_key.get_secret_value()
+    key = signer(pipeline.settings)
     options = SimulateOptions(dialogs=400, seed=21, start=START, pii_share=0.8)
     simulate(pipeline.settings, pipeline.broker.bootstrap, options, progress=False)
     wanted = expected_scored(options, key)
@@ -93,15 +93,17 @@ def test_simulated_traffic_lands_scored_once_with_no_personal_data_at_any_sink(p
     assert "<PHONE_1>" in sinks["feature store"] and "<PERSON_1>" in sinks["feature store"]
 
 
-def test_a_forged_policy_update_is_rejected_and_a_signed_one_reaches_the_policy_view(pipeline):
+def test_forged_and_unknown_key_policy_updates_are_rejected_and_a_signed_one_reaches_the_policy_view(pipeline):
     settings = pipeline.settings
     update = PolicyUpdate(policy_id="returns-test", version=3, intent="return_window",
                           effective_at=datetime.now(UTC) - timedelta(seconds=1), text={"en": "30-day returns"},
                           facts={"days": 30}, author="policy-team")
-    forged = sign(update.model_copy(update={"facts": {"days": 365}, "event_id": "forged"}), "not-the-team-key")
-    signed = sign(update.model_copy(update={"event_id": "signed"}), settings.policy_hmac_key.get_secret_value())
+    impostor = KeyPair.generate(settings.policy_key_id).signer()  # the team's key id, another private key
+    forged = impostor.sign(update.model_copy(update={"facts": {"days": 365}, "event_id": "forged"}))
+    outsider = KeyPair.generate("outsider").signer().sign(update.model_copy(update={"event_id": "outsider"}))
+    signed = signer(settings).sign(update.model_copy(update={"event_id": "signed"}))
     producer = Producer(producer_config(settings, pipeline.broker.bootstrap))
-    for record in (forged, update, signed):
+    for record in (forged, outsider, update, signed):
         producer.produce(settings.topic_policy_updates, key=record.key(), value=record.to_bytes())
     producer.flush(10)
 
@@ -111,7 +113,7 @@ def test_a_forged_policy_update_is_rejected_and_a_signed_one_reaches_the_policy_
     letters = [json.loads(v) for _, v in read_topic(pipeline.broker.bootstrap, settings.topic_dead_letters,
                                                      settings.partitions)]
     reasons = {letter["original_event_id"]: letter["reason"] for letter in letters}
-    assert reasons[forged.event_id] == "forged_policy"
+    assert reasons[forged.event_id] == "forged_policy" and reasons[outsider.event_id] == "unknown_key"
     assert reasons[update.event_id] == "unsigned_policy"
     announced = [json.loads(v) for _, v in read_topic(pipeline.broker.bootstrap, settings.topic_model_events,
                                                        settings.partitions)]

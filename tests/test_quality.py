@@ -20,6 +20,7 @@ from streams import quality
 from streams.events import Conversation, Satisfaction, ScoredDialog, Turn
 from streams.join import score_dialog
 from streams.quality import CheckError, DialogChecks
+from streams.signing import KeyPair
 
 INTENTS = frozenset((*World.create(0).intents, *World.create(0).services))
 AT = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
@@ -72,7 +73,7 @@ def simulated(pii_share: float, dialogs: int = 400) -> list[tuple[ScoredDialog, 
                               response_rate=1.0, early_score_share=0.0)
     conversations: dict[str, tuple[Conversation, bool]] = {}
     scored = []
-    for event in events(options, "test-key"):
+    for event in events(options, KeyPair.generate("test").signer()):
         record = event.record
         if isinstance(record, Conversation):
             injected = any(e.type in STRUCTURED for found in event.entities.values() for e in found)

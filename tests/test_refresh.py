@@ -22,6 +22,7 @@ from learners.registry import Registry
 from learners.rules import rules_in_force
 from learners.shop import normalize
 from simulator.world import World, policy_update_event
+from streams.signing import KeyPair
 from tests.conftest import flywheel
 
 pytestmark = pytest.mark.integration
@@ -73,10 +74,10 @@ def test_a_refresh_after_a_rule_change_answers_by_the_new_rule_and_keeps_the_oth
     # A change to a value the corpus showed; one it never showed (15 days) bled into the English invoice answer
     # ("within 15 days of delivery"): README, "What the embedded model can and cannot learn".
     changed = World.create(7).with_rule_change("return_window")
-    update = policy_update_event(changed["return_window"], key="flywheel-dev-policy-key-not-for-production",
+    update = policy_update_event(changed["return_window"], signer=KeyPair.generate("team").signer(),
                                  event_id="return-window-v2", effective_at=datetime.now(UTC) - timedelta(seconds=1))
     with FeatureWriter(store_config(refresh_settings)) as writer:
-        assert writer.write_policy(update)
+        assert writer.write_policy(update) == "applied"
     rules = rules_in_force(refresh_settings)
     assert rules["return_window"].facts == changed["return_window"].facts != {"days": 7}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import UTC, datetime, timedelta
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -17,6 +18,7 @@ OLD, NEW = "lora-20261123-065900-1a2b3c", "lora-20261123-070430-9f8e7d"
 START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 WINDOW_S = 40
 EVIL = "<script>alert(1)</script>"
+BREAKOUT = "</script><img src=x onerror=alert(1)>"
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 
 
@@ -74,12 +76,14 @@ class Page(HTMLParser):
         self.tables: dict[str, list[list[str]]] = {}
         self.links: list[str] = []
         self.svgs = 0
+        self.elements: set[str] = set()
         self._table: str | None = None
         self.feed(text)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.svgs += tag == "svg"
+        self.elements.add(tag)
         found = dict(attrs)
         if tag == "table":
             self._table = found.get("class") or ""
@@ -167,6 +171,32 @@ def test_strings_from_the_report_are_escaped(tmp_path):
     assert EVIL not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert page.mismatched == []
+
+
+def with_breakout_in_every_text(report: dict) -> dict:
+    """``report`` with BREAKOUT added to every text the page shows: names, details, events, verdicts, states,
+    settings and metric names, gate and adapter keys (times and numbers stay, so every part is still drawn)."""
+    poisoned = copy.deepcopy(report)
+    texts = [*poisoned["targets"], *poisoned["timeline"], *poisoned["adapters"], *poisoned["phases"]]
+    for row in texts:
+        for key in ("name", "detail", "event", "state"):
+            if key in row:
+                row[key] += BREAKOUT
+    poisoned["gates"] = {adapter + BREAKOUT: {gate: result | {
+        "verdict": result["verdict"] + BREAKOUT, "detail": result["detail"] + BREAKOUT,
+        "metrics": {name + BREAKOUT: value for name, value in result["metrics"].items()}}
+        for gate, result in gates.items()} for adapter, gates in poisoned["gates"].items()}
+    for window in poisoned["series"]:
+        window["accuracy_by_adapter"] = {name + BREAKOUT: v for name, v in window["accuracy_by_adapter"].items()}
+    poisoned["settings"] = {name + BREAKOUT: f"{value}{BREAKOUT}" for name, value in poisoned["settings"].items()}
+    return poisoned | {"drift_report": "drift.html" + BREAKOUT}
+
+
+def test_no_text_from_the_report_can_add_an_element_to_the_page(tmp_path):
+    _, clean = page_of(sample_report(), tmp_path)
+    text, page = page_of(with_breakout_in_every_text(sample_report()), tmp_path)
+    assert page.elements == clean.elements and "img" not in page.elements and page.mismatched == []
+    assert BREAKOUT not in text and text.count(escape(BREAKOUT)) > 40  # every text is there, escaped
 
 
 def test_the_drift_report_is_linked_or_its_absence_said(tmp_path):

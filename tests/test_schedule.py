@@ -1,16 +1,17 @@
-"""The refresh schedule: the weekly cron, and a refresh soon after the policy team changes a rule."""
+"""The refresh schedule: the weekly cron, a refresh soon after the policy team changes a rule, and the watch over
+a promoted champion."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from infra.errors import FlywheelError
 from infra.settings import Settings
-from learners.schedule import Scheduler, next_fire
+from learners.schedule import WATCH_EVERY_S, Scheduler, next_fire
 from streams.events import ModelEvent
 from streams.publish import publish
 from tests.pipeline_harness import wait_for
@@ -61,6 +62,29 @@ def test_the_cron_triggers_a_refresh_when_its_time_comes(topic_settings: Setting
         now[0] = datetime(2026, 11, 30, 3, 0, 1, tzinfo=UTC)
         wait_for(lambda: bool(reasons), 10, "the scheduled refresh")
         assert reasons == ["schedule"]
+    finally:
+        scheduler.stop.set()
+        thread.join(10)
+
+
+@pytest.mark.integration
+def test_the_champion_is_watched_every_minute_and_a_failed_look_stops_nothing(topic_settings: Settings,
+                                                                              broker) -> None:
+    now = [datetime(2026, 11, 30, 12, 0, tzinfo=UTC)]
+    looks: list[datetime] = []
+
+    def watch() -> None:
+        looks.append(now[0])
+        raise FlywheelError("the feature store is down")
+
+    scheduler, _, thread = _running(topic_settings, broker.bootstrap, watch=watch, clock=lambda: now[0])
+    try:
+        wait_for(lambda: len(looks) == 1, 10, "the first look at start")
+        time.sleep(1.5)  # several turns of the loop within the minute: no other look
+        assert len(looks) == 1
+        now[0] += timedelta(seconds=WATCH_EVERY_S)
+        wait_for(lambda: len(looks) == 2, 10, "the next look a minute later")
+        assert thread.is_alive()
     finally:
         scheduler.stop.set()
         thread.join(10)

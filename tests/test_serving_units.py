@@ -1,17 +1,23 @@
 """Serving's pieces without Ray: the answer filter, the stream guard, the handoff rule, the cache, the canary
-split and the knowledge base."""
+split, the knowledge base and the admin token's check."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from infra.errors import FlywheelError
+from infra.settings import Settings
+from serving.api import admin_key
 from serving.cache import ResponseCache
-from serving.guards import MASK, AnswerFilter, StreamGuard, needs_handoff
+from serving.guards import MASK, AnswerFilter, needs_handoff
 from learners.rules import PolicyVersion
 from serving.knowledge import KnowledgeBase, detect_locale
 from serving.routing import Split, canary_bucket
 from simulator.world import World
 from streams.anonymizer import Anonymizer
+from tests.conftest import flywheel
 
 WORLD = World.create(7)
 
@@ -41,18 +47,58 @@ def test_long_answers_are_cut_at_a_sentence_end(anonymizer):
     assert answer_filter("x" * 100) == "x" * 39 + "…"
 
 
+def streamed(answer_filter: AnswerFilter, pieces: list[str]) -> str:
+    """What a client of the streamed answer receives, piece by piece as the model produced them."""
+    guard = answer_filter.stream()
+    return "".join(guard.feed(piece) for piece in pieces) + guard.finish()
+
+
 def test_the_stream_guard_never_releases_part_of_a_phone_number(anonymizer):
-    guard = StreamGuard(AnswerFilter(anonymizer, [], max_chars=400), max_chars=400)
     pieces = ["Sure, you can call us ", "on 138", "1234", "5678 any time, or read ", "the help page for more."]
-    sent = "".join(guard.feed(piece) for piece in pieces) + guard.finish()
+    sent = streamed(AnswerFilter(anonymizer, [], max_chars=400), pieces)
     assert "138" not in sent and "5678" not in sent and MASK in sent
     assert sent.startswith("Sure, you can call us") and sent.endswith("the help page for more.")
 
 
-def test_the_stream_guard_releases_text_before_the_answer_ends(anonymizer):
-    guard = StreamGuard(AnswerFilter(anonymizer, [], max_chars=400), max_chars=400)
-    early = "".join(guard.feed(word + " ") for word in "You can return any item within seven days of delivery".split())
-    assert early and guard.sent
+def test_the_stream_guard_releases_a_sentence_once_the_next_is_complete(anonymizer):
+    guard = AnswerFilter(anonymizer, [], max_chars=400).stream()
+    first = "You can return any item within seven days of delivery."
+    assert guard.feed(first + " Refunds take three days.") == ""
+    assert guard.feed(" Anything") == first and guard.sent
+    assert guard.finish() == " Refunds take three days. Anything"
+
+
+def test_a_name_given_away_later_is_masked_where_it_first_stood_and_no_word_is_garbled(anonymizer):
+    answer_filter = AnswerFilter(anonymizer, [], max_chars=400)
+    answer = "Li Wei will ship your first refund today. If anything is missing, my name is Li Wei."
+    sent = streamed(answer_filter, [answer[i:i + 3] for i in range(0, len(answer), 3)])
+    assert sent == answer_filter(answer) == \
+        f"{MASK} will ship your first refund today. If anything is missing, my name is {MASK}."
+
+
+SENTENCES = st.sampled_from([
+    "You can return any item within 7 days of delivery.", "Refunds reach your card in 3.5 working days!",
+    "退货期限是签收后七天。", "请问还有什么可以帮您？", "Sure; the order ships tomorrow.", "Thanks", " ", "\n",
+    "Call 13812345678 any time.", "Mail li.lei@example.com for help.", "my name is Li Wei.", "我叫王伟，",
+    "Li Wei will call you.", "Dr. Smith approved it.", "Ask a Competitor", "ref <PHONE_1>.", "卡号6222021234567890128。",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(SENTENCES, max_size=8), cuts=st.lists(st.integers(1, 12), min_size=1, max_size=40),
+       max_chars=st.sampled_from([40, 120, 400]))
+def test_the_streamed_answer_is_the_non_streamed_answer_whatever_the_pieces(anonymizer, parts, cuts, max_chars):
+    answer_filter = AnswerFilter(anonymizer, ["competitor"], max_chars=max_chars)
+    answer = " ".join(parts)
+    pieces, at = [], 0
+    while at < len(answer):
+        pieces.append(answer[at:at + cuts[len(pieces) % len(cuts)]])
+        at += len(pieces[-1])
+    whole = answer_filter(answer)
+    assert streamed(answer_filter, pieces) == whole
+    assert len(whole) <= max_chars
+    assert not any(secret in whole for secret in ("13812345678", "li.lei@example.com", "王伟", "<PHONE_1>",
+                                                  "6222021234567890128", "Competitor"))
 
 
 def test_a_person_takes_over_on_request_or_after_the_third_turn():
@@ -108,3 +154,23 @@ def test_canonical_questions_map_a_customer_message_to_the_shop_s_own_words(know
     assert knowledge.canonical_question(asked, 0.3) == "how long is the return window"
     assert knowledge.canonical_question(asked, 1.01) == asked
     assert detect_locale("退货期限是几天啊") == "zh" and detect_locale("refund?") == "en"
+
+
+@pytest.mark.parametrize(("token", "why"), [("", "is empty"), ("   ", "is empty"),
+                                            ("CHANGE-ME-admin-token", "CHANGE-ME placeholder"),
+                                            ("s3cret-but-short", "shorter than 32 bytes")])
+def test_an_admin_token_that_is_set_but_empty_a_placeholder_or_short_is_refused(token, why):
+    with pytest.raises(FlywheelError, match=why):
+        admin_key(Settings(admin_token=token))
+
+
+def test_the_admin_endpoints_are_off_without_a_token_and_on_with_a_long_one():
+    assert admin_key(Settings()) is None
+    assert admin_key(Settings(admin_token="a" * 32)) == b"a" * 32
+
+
+def test_serve_with_an_empty_admin_token_stops_at_start_with_one_line(tmp_path):
+    served = flywheel("serve", env={"FLYWHEEL_ADMIN_TOKEN": "", "FLYWHEEL_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert served.returncode == 1
+    assert served.stderr.strip().splitlines() == [served.stderr.strip()] and "FLYWHEEL_ADMIN_TOKEN is empty" in \
+        served.stderr

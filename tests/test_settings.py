@@ -40,6 +40,9 @@ def test_sasl_settings_become_librdkafka_options(monkeypatch):
     ("FLYWHEEL_PARTITIONS", "many", "FLYWHEEL_PARTITIONS"),
     ("FLYWHEEL_NPS_THRESHOLD", "11", "FLYWHEEL_NPS_THRESHOLD"),
     ("FLYWHEEL_SECURITY_PROTOCOL", "SASL_SSL", "FLYWHEEL_SASL_MECHANISM"),
+    ("FLYWHEEL_POLICY_PUBLIC_KEYS", "CHANGE-ME", "FLYWHEEL_POLICY_PUBLIC_KEYS: not valid JSON"),
+    ("FLYWHEEL_SENSITIVE_WORDS", "[unclosed", "FLYWHEEL_SENSITIVE_WORDS: not valid JSON"),
+    ("FLYWHEEL_POLICY_KEY_ID", "team 2026", "FLYWHEEL_POLICY_KEY_ID"),
 ])
 def test_bad_setting_is_one_error_naming_the_variable(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
@@ -55,7 +58,8 @@ def test_secrets_do_not_print(monkeypatch):
 def test_settings_pass_to_a_child_process_through_its_environment(monkeypatch, tmp_path):
     parent = load_settings(bootstrap_servers="127.0.0.1:9092", data_dir=tmp_path, partitions=3,
                            known_intents=("return_window", "trade_in"), sasl_password="s3cret",
-                           security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN")
+                           security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN", policy_key_id="team-2026",
+                           policy_public_keys={"team-2026": "AAAA", "team-2025": "BBBB"})
     for name, value in parent.as_env().items():
         monkeypatch.setenv(name, value)
     child = load_settings()

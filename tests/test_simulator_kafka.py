@@ -14,6 +14,7 @@ from simulator.run import ROLES, _Deliveries, simulate
 from simulator.sources import events
 from simulator.summary import summarize
 from streams.events import RECORDS
+from streams.signing import KeyPair, signer
 from tests.conftest import read_topic
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,7 @@ def test_topics_hold_exactly_what_the_summary_reports(topic_settings: Settings, 
     assert summary.conversations == 300 and summary.policy_updates == 1
     assert summary.topics == {role: settings.topics[role] for role in ROLES}
 
-    expected = list(events(options, settings.policy_hmac_key.get_secret_value()))
+    expected = list(events(options, signer(settings)))
     assert summary.model_dump(exclude={"wall_s", "topics"}) == \
            summarize(expected).model_dump(exclude={"wall_s", "topics"})
     role_of = {cls: role for role, cls in RECORDS.items()}
@@ -50,7 +51,7 @@ def test_rate_and_progress(topic_settings: Settings, broker: EmbeddedBroker, cap
 
 
 def test_failed_deliveries_are_counted_not_tallied():
-    event = next(events(SimulateOptions(dialogs=1, start=START), "key"))
+    event = next(events(SimulateOptions(dialogs=1, start=START), KeyPair.generate("team").signer()))
     deliveries = _Deliveries()
     deliveries.report(event, KafkaError(KafkaError._MSG_TIMED_OUT), None)
     deliveries.report(event, None, None)

@@ -12,6 +12,7 @@ from statistics import mean
 import pytest
 from pydantic import ValidationError
 
+from infra.settings import Settings
 from learners.judge import states_policy
 from simulator.answerer import Answer, Question
 from simulator.customers import PERSONAL
@@ -20,10 +21,11 @@ from simulator.sources import events, records
 from simulator.summary import summarize
 from simulator.traffic import Scenario
 from streams.events import RECORDS, Conversation, PolicyUpdate, Satisfaction
-from streams.signing import verify
+from streams.signing import KeyPair, trusted_keys, verify
 
 REPO = Path(__file__).resolve().parents[1]
-KEY = "test-policy-key"
+TEAM = KeyPair.generate("team")
+SIGNER = TEAM.signer()
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 ROLE_OF = {cls: role for role, cls in RECORDS.items()}
 
@@ -33,18 +35,18 @@ def options(**changes) -> SimulateOptions:
 
 
 def wire(opts: SimulateOptions) -> list[tuple[str, bytes, bytes]]:
-    return [(ROLE_OF[type(r)], r.key(), r.to_bytes()) for r in records(opts, KEY)]
+    return [(ROLE_OF[type(r)], r.key(), r.to_bytes()) for r in records(opts, SIGNER)]
 
 
 def by_kind(opts: SimulateOptions):
-    rs = list(records(opts, KEY))
+    rs = list(records(opts, SIGNER))
     return ([r for r in rs if isinstance(r, Conversation)], [r for r in rs if isinstance(r, Satisfaction)],
             [r for r in rs if isinstance(r, PolicyUpdate)])
 
 
 def asked(opts: SimulateOptions) -> dict[str, str]:
     """conversation id -> the intent the customer really asked about (the simulator's ground truth)."""
-    return {e.record.conversation_id: e.asked for e in events(opts, KEY) if isinstance(e.record, Conversation)}
+    return {e.record.conversation_id: e.asked for e in events(opts, SIGNER) if isinstance(e.record, Conversation)}
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes():
@@ -59,8 +61,11 @@ import hashlib, sys
 from datetime import datetime
 from simulator.options import PolicyChange, SimulateOptions
 from simulator.sources import records
+from infra.settings import DEV_POLICY_KEY_ID, DEV_POLICY_PUBLIC_KEY, DEV_POLICY_SIGNING_KEY
+from streams.signing import KeyPair
 opts = SimulateOptions(dialogs=300, seed=7, start=datetime.fromisoformat(sys.argv[1]), policy_change_at=100)
-print(hashlib.sha256(b"".join(r.to_bytes() for r in records(opts, "key"))).hexdigest())
+signer = KeyPair(DEV_POLICY_KEY_ID, DEV_POLICY_SIGNING_KEY, DEV_POLICY_PUBLIC_KEY).signer()
+print(hashlib.sha256(b"".join(r.to_bytes() for r in records(opts, signer))).hexdigest())
 """
 
 
@@ -79,7 +84,7 @@ def test_every_record_round_trips_with_its_key():
 
 
 def test_events_come_in_time_order_from_the_given_start():
-    times = [r.event_time for r in records(options(), KEY)]
+    times = [r.event_time for r in records(options(), SIGNER)]
     assert times == sorted(times) and times[0] > START
 
 
@@ -94,7 +99,7 @@ def test_counts_follow_the_options():
 
 def test_some_scores_arrive_before_their_conversation_and_some_after():
     order = {}
-    for record in records(options(dialogs=1000), KEY):
+    for record in records(options(dialogs=1000), SIGNER):
         order.setdefault(record.conversation_id, []).append(type(record))
     pairs = [kinds for kinds in order.values() if len(kinds) == 2]
     early = sum(kinds[0] is Satisfaction for kinds in pairs)
@@ -133,7 +138,7 @@ def test_rule_change_is_published_once_signed_and_followed():
     opts = options(policy_change_at=300, error_rate=0.0)
     conversations, _, updates = by_kind(opts)
     [update] = updates
-    assert verify(update, KEY) and update.version == 2 and update.intent == "return_window"
+    assert verify(update, trusted_keys(Settings(**TEAM.settings()))["team"]) and update.version == 2 and update.intent == "return_window"
     returns = [c for c in conversations if c.intent == "return_window"]
     before = [c for c in returns if c.turns[0].at < update.effective_at]
     after = [c for c in returns if c.turns[0].at >= update.effective_at]
@@ -188,7 +193,7 @@ def test_the_bot_is_told_the_conversation_it_answers():
             asked.append(question)
             return Answer("ok", "recording")
 
-    conversations = [r for r in records(options(dialogs=50), KEY, Recording()) if isinstance(r, Conversation)]
+    conversations = [r for r in records(options(dialogs=50), SIGNER, Recording()) if isinstance(r, Conversation)]
     assert [q.conversation_id for q in asked] == [c.conversation_id for c in sorted(
         conversations, key=lambda c: c.turns[0].at)]
 
@@ -202,7 +207,7 @@ def test_stale_oracle_does_not_know_a_new_service():
 
 
 def test_ground_truth_of_personal_data_in_turns():
-    stream = list(events(options(dialogs=1000, pii_share=0.4), KEY))
+    stream = list(events(options(dialogs=1000, pii_share=0.4), SIGNER))
     conversations = [e for e in stream if isinstance(e.record, Conversation)]
     with_pii = [e for e in conversations if any(x.type in PERSONAL for t in e.entities.values() for x in t)]
     assert 0.33 < len(with_pii) / len(conversations) < 0.47
@@ -215,7 +220,7 @@ def test_ground_truth_of_personal_data_in_turns():
 
 
 def test_summary_counts_the_stream():
-    stream = list(events(options(dialogs=500, policy_change_at=10), KEY))
+    stream = list(events(options(dialogs=500, policy_change_at=10), SIGNER))
     summary = summarize(stream)
     conversations = [e.record for e in stream if isinstance(e.record, Conversation)]
     assert summary.conversations == 500 == sum(summary.by_intent.values()) == sum(summary.by_locale.values())
@@ -254,7 +259,7 @@ class _Shrug:
 
 
 def test_a_plugged_in_answerer_is_judged_by_the_rule_in_force():
-    conversations = [r for r in records(options(dialogs=200), KEY, answerer=_Shrug())
+    conversations = [r for r in records(options(dialogs=200), SIGNER, answerer=_Shrug())
                      if isinstance(r, Conversation)]
     assert {c.adapter_version for c in conversations} == {"shrug-v1"}
     assert not any(c.resolved and not c.handed_off for c in conversations)

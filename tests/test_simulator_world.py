@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from infra.errors import FlywheelError
+from infra.settings import Settings
 from learners.judge import RuleJudge
 from simulator.world import World, policy_update_event
 from streams.events import PolicyUpdate
-from streams.signing import verify
+from streams.signing import KeyPair, trusted_keys, verify
 
-KEY = "test-policy-key"
+TEAM, OTHER = KeyPair.generate("team"), KeyPair.generate("team")
+TEAM_KEY, OTHER_KEY = (trusted_keys(Settings(**pair.settings()))["team"] for pair in (TEAM, OTHER))
 WHEN = datetime(2025, 3, 1, 12, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[1]
 ABCD = REPO / "shops" / "abcd" / "shop.yaml"
@@ -83,8 +85,8 @@ def test_a_service_of_the_shop_launches_once_and_an_unknown_one_is_one_clear_err
 
 def test_policy_update_event_is_signed_complete_and_round_trips():
     rule = World.create(6).with_rule_change("return_window")["return_window"]
-    update = policy_update_event(rule, key=KEY, event_id="e1", effective_at=WHEN)
-    assert verify(update, KEY) and not verify(update, "another-key")
+    update = policy_update_event(rule, signer=TEAM.signer(), event_id="e1", effective_at=WHEN)
+    assert update.key_id == "team" and verify(update, TEAM_KEY) and not verify(update, OTHER_KEY)
     assert (update.policy_id, update.version, update.intent) == (rule.policy_id, 2, "return_window")
     assert update.facts == dict(rule.facts) and set(update.text) == {"zh", "en"}
     assert {e.locale for e in update.examples} == {"zh", "en"}
@@ -94,9 +96,9 @@ def test_policy_update_event_is_signed_complete_and_round_trips():
 
 def test_a_launched_service_is_published_with_its_held_out_questions():
     rule = World.create(0).with_new_service("trade_in")["trade_in"]
-    update = policy_update_event(rule, key=KEY, event_id="e2", effective_at=WHEN)
+    update = policy_update_event(rule, signer=TEAM.signer(), event_id="e2", effective_at=WHEN)
     assert update.held_out and {q.question for q in update.held_out} == set(rule.held_out("zh") + rule.held_out("en"))
-    assert verify(update, KEY)
+    assert verify(update, TEAM_KEY)
 
 
 def test_the_simulator_reads_another_shop_file():
