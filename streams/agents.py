@@ -35,7 +35,7 @@ from streams.join import JoinState, expired, join, state_age
 from streams.metrics import CONTENT_TYPE, StreamMetrics
 from streams.quality import BatchVerdict, CheckError
 from streams.policy import is_due, rejection
-from streams.retries import worth_retrying
+from streams.retries import backoff, worth_retrying
 from streams.signing import trusted_keys
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ LAG_EVERY_S = 5.0
 EXPIRY_SWEEP_S = 60.0
 SWEEP_YIELD_EVERY = 250
 POLICY_TICK_S = 0.5
-MAX_RETRY_DELAY_S = 5.0  # a store back from an outage is written to again within this
 
 
 class StoreRefused(Exception):
@@ -107,7 +106,7 @@ class Sinks:
         """Run a write on the writer's thread. While the store is unreachable the write is retried with
         backoff and the partition waits (its offsets stay uncommitted) rather than skipping data; a write the
         store refuses raises ``StoreRefused`` instead of stalling the partition for good."""
-        delay, attempt = 0.5, 0
+        attempt, delays = 0, backoff()
         while True:
             attempt += 1
             try:
@@ -117,10 +116,10 @@ class Sinks:
                     log.warning("feature store %s refused a write (%s)", write.__name__, type(exc).__name__)
                     raise StoreRefused(type(exc).__name__) from exc
                 self.metrics.store_failing(True)
+                delay = next(delays)
                 log.warning("feature store %s failed (%s: %s); retrying in %.1f s",
                             write.__name__, type(exc).__name__, first_line(exc), delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY_S)
             else:
                 self.metrics.store_failing(False)
                 return result
@@ -161,6 +160,7 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
     # producer sends would make a changelog write or a dialog the producer refuses, and crash the worker.
     largest_record = app.conf.producer_max_request_size // 2
     metrics = sinks.metrics
+    app.deliveries.on_resend = lambda: metrics.resent(topics.scored_dialogs.get_topic_name())
     window, unscored_window = timedelta(seconds=settings.join_window_s), timedelta(seconds=settings.join_unscored_s)
     in_flight: dict[bytes, bytes] = {}  # "scored" markers of dialogs not yet delivered, by conversation key
     # Tables hold records as their JSON bytes: the contracts parse them back strictly.

@@ -13,11 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from streams.retries import worth_retrying
+from streams.retries import backoff, worth_retrying
 
 log = logging.getLogger(__name__)
-
-MAX_RESEND_DELAY_S = 5.0
 
 Send = Callable[[], Awaitable[Any]]
 """Starts one send and returns the future of its delivery (what Faust's ``topic.send`` returns)."""
@@ -28,9 +26,9 @@ GiveUp = Callable[[BaseException], Awaitable[None]]
 class Deliveries:
     """The watched sends of one worker, and what the consumer's commit waits for."""
 
-    def __init__(self, on_resend: Callable[[], None] = lambda: None):
+    def __init__(self) -> None:
         self._pending: set[asyncio.Future] = set()
-        self._on_resend = on_resend
+        self.on_resend: Callable[[], None] = lambda: None  # the worker counts resends in its metrics
 
     async def send(self, send: Send, give_up: GiveUp) -> None:
         """Start ``send`` and watch it until the broker has the message or will never take it."""
@@ -56,16 +54,17 @@ class Deliveries:
 
     async def _retry(self, failure: BaseException, send: Send, give_up: GiveUp) -> None:
         """Send again after ``failure`` while it is worth it, with backoff; else give up."""
-        delay, attempt = 0.5, 1
-        while worth_retrying(failure, attempt):
+        for attempt, delay in enumerate(backoff(), start=1):
+            if not worth_retrying(failure, attempt):
+                break
             log.warning("send failed (%s); sending again in %.1f s", type(failure).__name__, delay)
-            self._on_resend()
+            self.on_resend()
             await asyncio.sleep(delay)
             try:
                 await (await send())
                 return
             except Exception as exc:  # noqa: BLE001 - retried or given up, never dropped
-                failure, attempt, delay = exc, attempt + 1, min(delay * 2, MAX_RESEND_DELAY_S)
+                failure = exc
         await give_up(failure)
 
     async def settled(self) -> None:

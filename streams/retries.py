@@ -19,6 +19,17 @@ _TRANSIENT_NAMES = frozenset({
 })
 UNKNOWN_ATTEMPTS = 3
 """Tries an error of neither kind gets before it is taken for the record's fault."""
+FIRST_DELAY_S, MAX_DELAY_S = 0.5, 5.0
+"""Waits between tries double from the first up to the most: a store or broker back from an outage is written to
+again within ``MAX_DELAY_S``."""
+
+
+def backoff() -> Iterator[float]:
+    """The waits before each retry: 0.5, 1, 2, 4, 5, 5, ... seconds."""
+    delay = FIRST_DELAY_S
+    while True:
+        yield delay
+        delay = min(delay * 2, MAX_DELAY_S)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

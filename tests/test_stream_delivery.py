@@ -62,28 +62,29 @@ class _Broker:
         return future
 
 
-def _deliver(broker: _Broker) -> tuple[int, list[str]]:
-    """Send one message through ``Deliveries`` to ``broker``; what was delivered and what was given up, once
-    ``settled`` (what the commit awaits) returns."""
-    async def run() -> tuple[int, list[str]]:
-        deliveries, given_up = Deliveries(), []
+def _deliver(broker: _Broker) -> tuple[int, list[str], int]:
+    """Send one message through ``Deliveries`` to ``broker``; what was delivered, what was given up and how many
+    resends were counted, once ``settled`` (what the commit awaits) returns."""
+    async def run() -> tuple[int, list[str], int]:
+        deliveries, given_up, resends = Deliveries(), [], []
+        deliveries.on_resend = lambda: resends.append(1)
 
         async def give_up(exc: BaseException) -> None:
             given_up.append(type(exc).__name__)
 
         await deliveries.send(broker.send, give_up)
         await asyncio.wait_for(deliveries.settled(), 10)
-        return broker.delivered, given_up
+        return broker.delivered, given_up, len(resends)
 
     return asyncio.run(run())
 
 
 def test_a_failed_send_is_sent_again_and_the_commit_waits_for_its_delivery():
-    assert _deliver(_Broker(2, KafkaTimeoutError())) == (1, [])
+    assert _deliver(_Broker(2, KafkaTimeoutError())) == (1, [], 2)
 
 
 def test_a_send_the_broker_never_takes_is_given_up_at_once():
-    assert _deliver(_Broker(1, MessageSizeTooLargeError())) == (0, ["MessageSizeTooLargeError"])
+    assert _deliver(_Broker(1, MessageSizeTooLargeError())) == (0, ["MessageSizeTooLargeError"], 0)
 
 
 class _RefusingWriter:
