@@ -176,6 +176,7 @@ class Settings(BaseSettings):
     join_unscored_s: float = Field(
         2 * 24 * 3600, gt=0, description="how long a conversation (or score) waits in the join for its partner"
     )
+    join_sweep_s: float = Field(60, gt=0, description="how often a worker sweeps expired states out of the join")
     table_store: str | None = Field(
         None, description="where stream workers keep join and policy state: rocksdb:// (on disk) or memory://; "
         "unset: rocksdb:// with Kafka, memory:// on the embedded broker"

@@ -6,6 +6,8 @@ have the partition count of the source topic, and the conversation/score join ne
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import BaseModel, computed_field
@@ -53,12 +55,18 @@ def ensure_topics(conf: dict[str, str], names: list[str], partitions: int, repli
 def describe_topics(conf: dict[str, str], names: list[str]) -> list[TopicInfo]:
     """Partition counts and end offsets of the named topics that exist."""
     metadata = AdminClient(conf).list_topics(timeout=10).topics
+    present = [n for n in names if n in metadata]
+    ends = end_offsets(conf, [(n, p) for n in present for p in sorted(metadata[n].partitions)])
+    return [TopicInfo(name=n, partitions=len(metadata[n].partitions),
+                      end_offsets=[ends[n, p] for p in sorted(metadata[n].partitions)]) for n in present]
+
+
+def end_offsets(conf: dict[str, str], partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """``end_offset`` of each (topic, partition), read with one consumer."""
     consumer = Consumer({**conf, "group.id": "flywheel-status", "enable.auto.commit": False,
                          "enable.partition.eof": True, "fetch.wait.max.ms": 10})
     try:
-        return [TopicInfo(name=n, partitions=len(metadata[n].partitions),
-                          end_offsets=[end_offset(consumer, n, p) for p in sorted(metadata[n].partitions)])
-                for n in names if n in metadata]
+        return {(topic, partition): end_offset(consumer, topic, partition) for topic, partition in partitions}
     finally:
         consumer.close()
 

@@ -1,8 +1,8 @@
 """Processes of the local stack, started the way a user starts them: `flywheel worker` and `flywheel serve`.
 
 Used by `flywheel up` (detached workers it records and `down` stops), by the demo and benchmarks and by the
-integration tests (attached processes that die with their parent). Readiness is the process's own log line:
-for a stream worker "assigned partitions" (it owns partitions and its tables are recovered), for the chat API
+integration tests (attached processes that die with their parent). Readiness is the process's own log line: for a
+stream worker ``READY_LINE`` (it owns partitions and its tables are recovered), for the chat API
 ``serving.app.READY_LINE``.
 """
 
@@ -20,7 +20,7 @@ from infra.broker import die_with_parent
 from infra.errors import FlywheelError
 from infra.settings import Settings
 
-READY_LINE = "assigned partitions"
+READY_LINE = "flywheel worker owns partitions"  # not Faust's "Revoking previously assigned partitions"
 
 
 def flywheel_executable() -> str:

@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 SCORED_BATCH = 1000  # the expectation suite costs ~60 ms a batch whatever its size: batches of ~1000 amortise it
 SCORED_WITHIN_S = 0.1
 LAG_EVERY_S = 5.0
-EXPIRY_SWEEP_S = 60.0
 SWEEP_YIELD_EVERY = 250
 POLICY_TICK_S = 0.5
 
@@ -325,15 +324,16 @@ def build(settings: Settings, bootstrap: str, sinks: Sinks, web_port: int | None
     async def serve_metrics(web: Any, request: Any) -> Any:
         return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})  # aiohttp refuses charset= here
 
-    @app.timer(EXPIRY_SWEEP_S)
+    @app.timer(settings.join_sweep_s)
     async def sweep_joins() -> None:
         """Ask the owner of each expired join state to drop it (tables change only inside their stream). The
-        table holds a join window of conversations: the sweep reads only each state's first-seen time (~15 µs
-        against ~70 µs for the whole state, measured) and yields to the other agents every few hundred states,
-        where it used to stall them for the whole table."""
-        now, states = _now(), list(joins.items())
-        metrics.set_table_keys("joins", len(states))
-        for n, (key, state) in enumerate(states, start=1):
+        table holds a join window of whole conversations, on disk with RocksDB: the sweep holds only the keys and
+        reads one state at a time (only its first-seen time: ~15 µs against ~70 µs for the whole state,
+        measured), yielding to the other agents every few hundred states so it never stalls them."""
+        now, keys = _now(), list(joins.keys())
+        metrics.set_table_keys("joins", len(keys))
+        for n, key in enumerate(keys, start=1):
+            state = joins.get(key)  # gone or replaced since the keys were listed: read it as it is now
             if state is not None and expired(state_age(state), now, window, unscored_window):
                 await expiry.send(key=key, value=b"expire")
             if n % SWEEP_YIELD_EVERY == 0:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import faust
 
 from infra.settings import Settings
+from infra.stack import kafka_config
 from streams.transport import App
 
 APP_ID = "cs-flywheel-streams"
@@ -52,16 +53,21 @@ def table_store(settings: Settings) -> str:
 
 def create_app(settings: Settings, bootstrap: str, web_port: int | None = None) -> App:
     """A Faust app on ``bootstrap``; ``web_port`` serves ``/metrics`` (None: no web server)."""
-    session_s = settings.session_timeout_ms / 1000
+    session_s, store = settings.session_timeout_ms / 1000, table_store(settings)
     (settings.data_dir / "streams").mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = App(
         APP_ID,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        client_config=kafka_config(settings, bootstrap),
         broker=";".join(f"kafka://{host}" for host in bootstrap.split(",")),
         broker_credentials=_credentials(settings),
         # On disk (RocksDB): the join holds days of conversations, more than a worker's memory at production
         # volume, and a restarted worker reads only the changelog written since its last run.
-        store=table_store(settings),
+        store=store,
+        # The check stops a worker whose on-disk store is ahead of its changelog (a topic recreated under it). A
+        # memory store holds nothing from before the process; on Tansu, whose high watermark undercounts, a worker
+        # promoted from standby (its table read to the true end) failed the check for no reason.
+        recovery_consistency_check=not store.startswith("memory:"),
         datadir=str(settings.data_dir / "streams" / f"worker-{web_port or 'default'}"),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,

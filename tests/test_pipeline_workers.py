@@ -1,4 +1,5 @@
-"""Worker processes: two of them split the work (killed mid-stream, they resume: tests/test_fault_kills.py)."""
+"""Worker processes: two of them split the work (killed mid-stream, they resume: tests/test_fault_kills.py), and
+what waits in the join for a partner that never comes leaves it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from infra.workers import partitions_split
 from simulator.options import SimulateOptions
 from simulator.run import simulate
+from tests.fault_harness import gauge
 from tests.pipeline_harness import Pipeline, wait_for
 from streams.signing import signer
+from tests.test_fault_poison import Message, conversation, produce
 from tests.test_pipeline import expected_scored, traffic
 
 pytestmark = pytest.mark.integration
@@ -49,3 +52,20 @@ def test_two_workers_split_the_partitions_and_store_everything_once(pipeline):
 
 def _missing(wanted: set[str], pipeline: Pipeline) -> str:
     return f"{len(wanted - set(stored_ids(pipeline)))} of {len(wanted)} missing"
+
+
+def test_conversations_never_scored_leave_the_join_after_the_unscored_window(tmp_path):
+    """The sweep drops what waits longer than FLYWHEEL_JOIN_UNSCORED_S, and the table-size gauge shows it go."""
+    with Pipeline.start(tmp_path, join_unscored_s=3, join_sweep_s=0.5) as pipeline:
+        worker = pipeline.start_worker()
+        unscored = [conversation(f"never-scored-{n}", ["where is my parcel", "we will check"]) for n in range(5)]
+        produce(pipeline.settings, pipeline.broker.bootstrap,
+                [Message("conversations", record.key(), record.to_bytes()) for record in unscored])
+
+        def keys() -> float | None:
+            return gauge(pipeline.web_port(worker), "flywheel_stream_table_keys")
+
+        wait_for(pipeline.while_up(lambda: keys() == len(unscored)), 30, "the conversations waiting in the join",
+                 progress=lambda: f"table_keys {keys()}")
+        wait_for(pipeline.while_up(lambda: keys() == 0), 30, "the join emptied by the sweep",
+                 progress=lambda: f"table_keys {keys()}")

@@ -26,3 +26,10 @@ def test_every_broker_and_topic_partition_count_comes_from_settings():
     assert topics.conversations.get_topic_name() == "shop.chats"
     assert topics.conversations.partitions == 7
     assert app.conf.flywheel_fetch_max_wait_ms == settings.fetch_max_wait_ms
+
+
+def test_join_state_is_on_disk_with_kafka_and_checked_against_its_changelog(tmp_path):
+    on_kafka = create_app(Settings(bootstrap_servers="kafka-1:9092", data_dir=tmp_path), "kafka-1:9092").conf
+    assert on_kafka.store.scheme == "rocksdb" and on_kafka.recovery_consistency_check
+    embedded = create_app(Settings(data_dir=tmp_path), "127.0.0.1:9092").conf
+    assert embedded.store.scheme == "memory" and not embedded.recovery_consistency_check
