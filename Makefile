@@ -27,7 +27,7 @@ faults: $(STAMP)
 
 bench: $(STAMP)
 	mkdir -p bench/results
-	for name in broker features streams train serve gates; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
+	for name in broker features streams train serve gates anonymizer; do $(BIN)/flywheel bench $$name --json bench/results/$$name.json; done
 
 clean:
 	rm -rf $(VENV) .flywheel build *.egg-info

@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.settings import Settings
 
-BENCHMARKS = ("broker", "features", "streams", "train", "serve", "gates")
+BENCHMARKS = ("broker", "features", "streams", "train", "serve", "gates", "anonymizer")
 """Benchmark names; each is the module ``bench.<name>`` with ``run(settings) -> dict``."""
 
 

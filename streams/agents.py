@@ -77,9 +77,10 @@ class Sinks:
     def _open_writer(self) -> None:
         from features.config import store_config
         from features.writer import FeatureWriter
-        from streams.quality import DialogChecks
+        from streams.quality import DialogChecks, anonymizer_detector
 
-        self.checks = DialogChecks(set(self.settings.known_intents) if self.settings.known_intents else None)
+        known = set(self.settings.known_intents) if self.settings.known_intents else None
+        self.checks = DialogChecks(known, anonymizer_detector(self.anonymizer))
         self._writer = FeatureWriter(store_config(self.settings))
 
     async def check(self, dialogs: list[ScoredDialog]) -> BatchVerdict:

@@ -1,8 +1,10 @@
 """Data-quality checks on the scored-dialog stream: a Great Expectations suite run on micro-batches.
 
 The join emits scored dialogs that must be clean before they reach the feature store and training sets:
-no structured personal data left in any text (a regex safety net behind the anonymizer), NPS in the
-contract's range, texts of sane length, known locales and intents, no event id twice in a batch.
+no personal data left in any text (the anonymizer's own detector, run again on what it scrubbed: a dialog
+that bypassed the anonymizer, or a text it would scrub differently now, is caught by the same rules that
+scrub), NPS in the contract's range, texts of sane length, known locales and intents, no event id twice in a
+batch.
 
 Three rules shape the code:
 
@@ -14,16 +16,16 @@ Three rules shape the code:
   reused for every batch; per batch only a data frame is handed over. The context keeps everything in
   memory, has analytics and progress bars off, and so writes nothing to disk and calls nobody.
 - **Cheap.** Great Expectations costs a fixed ~6 ms per expectation and batch whatever the row count, so the
-  suite is a handful of vectorized expectations over one row per dialog (all texts joined in one column,
-  one regex per kind of identifier), run on batches of hundreds of dialogs. Its import (~3 s) happens when
-  the first ``DialogChecks`` is built, not when this module is imported.
+  suite is a handful of vectorized expectations over one row per dialog (the kinds of personal data the
+  detector found in any of its texts, one column per kind), run on batches of hundreds of dialogs. Its import
+  (~3 s) happens when the first ``DialogChecks`` is built, not when this module is imported.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -33,6 +35,7 @@ from streams.events import Locale, ScoredDialog, Turn
 
 if TYPE_CHECKING:
     import pandas as pd
+    from streams.anonymizer import Anonymizer
     from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
     from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.data_context import AbstractDataContext
@@ -71,9 +74,22 @@ PII_PATTERNS: Mapping[str, str] = {
 }
 """Regexes for the structured identifiers, by kind. Anonymizer placeholders (``<PHONE_1>``) never match.
 They overlap on purpose where shapes do (an 18-digit ID is also card-length): a row fails on every kind
-its text could be."""
+its text could be. The stream suite uses the anonymizer's detector instead (``anonymizer_detector``); these
+stay an independent net for training snapshots and the demo report, where the texts are not the anonymizer's
+to judge (a shop's own policy text, a model's answers)."""
 
 UNIQUE_EVENT_ID = "unique_event_id"
+
+Detector = Callable[[str], Collection[str]]
+"""The kinds of personal data in a text, named as the anonymizer names its placeholders (``PHONE``, ``PERSON``)."""
+
+
+def anonymizer_detector(anonymizer: Anonymizer) -> Detector:
+    """What ``anonymizer`` would replace in a text, by kind. Given to the suite, it makes the suite refuse
+    exactly what the anonymizer removes, so the two never disagree on what personal data is."""
+    def kinds(text: str) -> set[str]:
+        return {entity.type.value for entity in anonymizer.scrub(text).entities}
+    return kinds
 
 
 def ids_only_result_format(id_column: str) -> dict[str, Any]:
@@ -116,17 +132,24 @@ class BatchVerdict:
 class DialogChecks:
     """The suite for scored dialogs, built once per worker and run on every micro-batch.
 
-    ``known_intents`` is the set of intents the bot serves, or None to accept any; ``max_text_chars``
-    bounds every text (turns and comment). Rows are expected to be parsed ``ScoredDialog``s: the suite
+    ``known_intents`` is the set of intents the bot serves, or None to accept any; ``detector`` finds the
+    personal data (``anonymizer_detector`` of the worker's anonymizer); ``max_text_chars`` bounds every text
+    (turns and comment). Rows are expected to be parsed ``ScoredDialog``s: the suite
     re-checks the contract's bounds for rows that bypassed it, but like every GE column check it ignores
     missing values (a null NPS or locale is the contract's to refuse), and a value of the wrong type makes
     ``check`` raise ``CheckError`` rather than pass rows unchecked.
     """
 
-    def __init__(self, known_intents: Collection[str] | None, max_text_chars: int = MAX_TEXT_CHARS):
+    def __init__(self, known_intents: Collection[str] | None, detector: Detector,
+                 max_text_chars: int = MAX_TEXT_CHARS):
         import great_expectations as gx
 
-        self._batches, self._suite = _ephemeral_suite(gx, _expectations(gx, known_intents, max_text_chars))
+        from streams.anonymizer import EntityType
+
+        self._detector = detector
+        self._kinds = tuple(kind.value for kind in EntityType if kind is not EntityType.ORDER_ID)
+        self._batches, self._suite = _ephemeral_suite(gx, _expectations(gx, known_intents, max_text_chars,
+                                                                         self._kinds))
 
     def check(self, dialogs: Sequence[ScoredDialog]) -> BatchVerdict:
         """Validate one batch; failing dialogs are named by event id only."""
@@ -138,17 +161,19 @@ class DialogChecks:
         return BatchVerdict(passed, failed, stats)
 
     def _failed_ids(self, dialogs: Sequence[ScoredDialog]) -> dict[str, list[str]]:
-        batch = self._batches.get_batch(batch_parameters={"dataframe": _frame(dialogs)})
+        frame = _frame(dialogs, self._detector, self._kinds)
+        batch = self._batches.get_batch(batch_parameters={"dataframe": frame})
         return _failures(batch.validate(self._suite, result_format=_RESULT_FORMAT))
 
 
-def _expectations(gx: Any, known_intents: Collection[str] | None, max_text_chars: int) -> list[Expectation]:
+def _expectations(gx: Any, known_intents: Collection[str] | None, max_text_chars: int,
+                  kinds: Sequence[str]) -> list[Expectation]:
     """One expectation per check, named in its ``meta`` so results map back to a stable check name (the
     label of the expectation-failure metric and the detail of a dead letter)."""
     exp = gx.expectations
     checks: dict[str, tuple[type, dict[str, Any]]] = {
-        f"no_{kind}": (exp.ExpectColumnValuesToNotMatchRegex, {"column": "text", "regex": pattern})
-        for kind, pattern in PII_PATTERNS.items()
+        f"no_{kind.lower()}": (exp.ExpectColumnValuesToBeInSet, {"column": _found(kind), "value_set": [False]})
+        for kind in kinds
     }
     checks |= {
         "nps_in_range": (exp.ExpectColumnValuesToBeBetween,
@@ -187,20 +212,25 @@ def _ephemeral_suite(gx: Any, expectations: list[Expectation]) -> tuple[BatchDef
     return batches, suite
 
 
-def _frame(dialogs: Sequence[ScoredDialog]) -> pd.DataFrame:
-    """One row per dialog with the columns the expectations read; all texts go into one column so that
-    each kind of identifier costs one vectorized regex pass, whichever turn or comment hides it."""
+def _frame(dialogs: Sequence[ScoredDialog], detector: Detector, kinds: Sequence[str]) -> pd.DataFrame:
+    """One row per dialog with the columns the expectations read: for each kind of personal data, whether the
+    detector found it in any of the dialog's texts (each text on its own, as the anonymizer scrubbed it)."""
     import pandas as pd
 
     texts = [_texts(dialog) for dialog in dialogs]
+    found = [set().union(*map(detector, parts)) for parts in texts]
     return pd.DataFrame({
         "event_id": [dialog.event_id for dialog in dialogs],
         "nps": [dialog.nps for dialog in dialogs],
         "locale": [dialog.locale for dialog in dialogs],
         "intent": [dialog.intent for dialog in dialogs],
-        "text": ["\n".join(parts) for parts in texts],
         "longest_text_chars": [max(map(len, parts), default=0) for parts in texts],
+        **{_found(kind): [kind in kinds_found for kinds_found in found] for kind in kinds},
     })
+
+
+def _found(kind: str) -> str:
+    return f"has_{kind.lower()}"
 
 
 def _texts(dialog: ScoredDialog) -> list[str]:

@@ -7,6 +7,7 @@ import pytest
 
 from streams.anonymizer import Anonymizer, EntityType
 from streams.anonymizer.recognizers.checksums import luhn_valid, resident_id_check_char, resident_id_valid
+from tests.anonymizer_harness import found
 
 PHONE, EMAIL, ID, CARD, ADDRESS, PERSON = (EntityType.PHONE, EntityType.EMAIL, EntityType.ID_NUMBER,
                                            EntityType.BANK_CARD, EntityType.ADDRESS, EntityType.PERSON)
@@ -16,10 +17,6 @@ PHONE, EMAIL, ID, CARD, ADDRESS, PERSON = (EntityType.PHONE, EntityType.EMAIL, E
 def anonymizer() -> Anonymizer:
     return Anonymizer()
 
-
-def found(anonymizer: Anonymizer, text: str) -> list[tuple[EntityType, str]]:
-    """What a scrub of ``text`` replaced: (type, the input it replaced)."""
-    return [(e.type, text[e.start:e.end]) for e in anonymizer.scrub(text).entities]
 
 
 def assert_finds(anonymizer: Anonymizer, text: str, entity_type: EntityType, value: str) -> None:

@@ -19,7 +19,8 @@ from simulator.world import World
 from streams import quality
 from streams.events import Conversation, Satisfaction, ScoredDialog, Turn
 from streams.join import score_dialog
-from streams.quality import CheckError, DialogChecks
+from streams.anonymizer import Anonymizer
+from streams.quality import CheckError, DialogChecks, anonymizer_detector
 from streams.signing import KeyPair
 
 INTENTS = frozenset((*World.create(0).intents, *World.create(0).services))
@@ -39,14 +40,17 @@ CLEAN_TEXTS = (
 PHONES = ("13812345678", "+86 138 1234 5678", "138-1234-5678", "(010)62345678", "0755-86012345",
           "(212) 555-0123", "+44 20 7946 0958")
 EMAIL = "zhang.wei@example.com"
-ID_NUMBER = "11010119900307123X"
-CARD = "6228 4812 3456 7890 123"
+ID_NUMBER = "11010519491231002X"  # valid check characters: the detector, like the anonymizer, checks them
+CARD = "6228 4812 3456 7890 128"
+
+
+DETECTOR = anonymizer_detector(Anonymizer())
 
 
 @pytest.fixture(scope="module")
 def checks() -> DialogChecks:
     """One suite for the module, as one worker holds one for its lifetime."""
-    return DialogChecks(known_intents=INTENTS)
+    return DialogChecks(known_intents=INTENTS, detector=DETECTOR)
 
 
 def dialog(event_id: str, text: str = CLEAN_TEXTS[0], *, role: str = "customer", **changes: Any) -> ScoredDialog:
@@ -66,21 +70,22 @@ def clean_batch(size: int) -> list[ScoredDialog]:
     return [dialog(f"clean-{i}", CLEAN_TEXTS[i % len(CLEAN_TEXTS)]) for i in range(size)]
 
 
-def simulated(pii_share: float, dialogs: int = 400) -> list[tuple[ScoredDialog, bool]]:
+def simulated(pii_share: float, dialogs: int = 400) -> list[tuple[ScoredDialog, bool, bool]]:
     """Scored dialogs of simulated traffic, each with whether the simulator injected a structured identifier
-    (phone, email, ID or card number) into it: the ground truth the suite is measured against."""
+    (phone, email, ID or card number) into it, and whether it injected any personal data (names and addresses
+    too): the ground truth the suite is measured against."""
     options = SimulateOptions(start=AT, dialogs=dialogs, seed=21, pii_share=pii_share, order_share=0.6,
                               response_rate=1.0, early_score_share=0.0)
-    conversations: dict[str, tuple[Conversation, bool]] = {}
+    conversations: dict[str, tuple[Conversation, bool, bool]] = {}
     scored = []
     for event in events(options, KeyPair.generate("test").signer()):
         record = event.record
         if isinstance(record, Conversation):
-            injected = any(e.type in STRUCTURED for found in event.entities.values() for e in found)
-            conversations[record.conversation_id] = (record, injected)
+            types = {e.type for found in event.entities.values() for e in found}
+            conversations[record.conversation_id] = (record, bool(types & set(STRUCTURED)), bool(types))
         elif isinstance(record, Satisfaction) and record.conversation_id in conversations:
-            conversation, injected = conversations[record.conversation_id]
-            scored.append((score_dialog(conversation, record), injected))
+            conversation, structured, personal = conversations[record.conversation_id]
+            scored.append((score_dialog(conversation, record), structured, personal))
     return scored
 
 
@@ -96,11 +101,12 @@ def test_simulated_traffic_every_structured_identifier_caught_and_nothing_else(c
     """Realistic traffic: clean sentences keep order numbers, prices and dates; personal ones carry the
     simulator's phones, emails, ID and card numbers in every written form it knows."""
     corpus = simulated(pii_share=0.7)
-    verdict = checks.check([scored for scored, _ in corpus])
-    flagged = {scored.event_id for scored, _ in corpus if scored.event_id in verdict.failed}
-    injected = {scored.event_id for scored, has_pii in corpus if has_pii}
-    assert len(injected) > 100
-    assert flagged == injected
+    verdict = checks.check([scored for scored, _, _ in corpus])
+    flagged = {scored.event_id for scored, _, _ in corpus if scored.event_id in verdict.failed}
+    structured = {scored.event_id for scored, has_structured, _ in corpus if has_structured}
+    personal = {scored.event_id for scored, _, has_any in corpus if has_any}
+    assert len(structured) > 100
+    assert structured <= flagged <= personal  # every identifier caught, and no clean dialog refused
     assert all(check.startswith("no_") for checks_failed in verdict.failed.values() for check in checks_failed)
 
 
@@ -110,8 +116,9 @@ def test_each_kind_of_bad_row_fails_its_own_check(checks: DialogChecks) -> None:
            for i, (phone, role) in enumerate(zip(PHONES, ("bot", "agent", "customer") * 3))},
         "email": (dialog("email", comment=f"回复发到 {EMAIL}"), {"no_email"}),
         "card": (dialog("card", f"卡号{CARD}被扣了两次"), {"no_bank_card"}),
-        # an 18-digit ID has a card number's length too: the row fails both, and is dropped once
-        "id": (dialog("id", f"身份证号{ID_NUMBER}"), {"no_id_number", "no_bank_card"}),
+        "id": (dialog("id", f"身份证号{ID_NUMBER}"), {"no_id_number"}),
+        "name": (dialog("name", "张伟说快递还没到"), {"no_person"}),
+        "address": (dialog("address", "寄到北京市朝阳区建国路88号"), {"no_address"}),
         "nps-high": (dialog("nps-high", nps=11), {"nps_in_range"}),
         "nps-low": (dialog("nps-low", nps=-1), {"nps_in_range"}),
         "locale": (dialog("locale", locale="fr"), {"known_locale"}),
@@ -172,7 +179,7 @@ def test_suite_is_built_once_and_batches_do_not_influence_each_other(
 
 
 def test_intents_unchecked_when_unknown_and_text_bound_configurable() -> None:
-    lenient = DialogChecks(known_intents=None, max_text_chars=50)
+    lenient = DialogChecks(known_intents=None, detector=DETECTOR, max_text_chars=50)
     verdict = lenient.check([dialog("any-intent", intent="brand_new_intent"), dialog("long", "字" * 51)])
     assert verdict.failed == {"long": ["text_length"]}
 
@@ -190,8 +197,9 @@ def test_empty_batch_is_an_empty_verdict(checks: DialogChecks) -> None:
 
 def test_a_batch_of_1000_costs_well_under_the_pipeline_budget(checks: DialogChecks) -> None:
     """The pipeline targets 1,000 dialogs/s per worker, 1 ms per dialog for everything: the suite must
-    take a small share of it (measured ~0.1 ms per dialog; the bound leaves room for a loaded machine)."""
-    batch = [scored for scored, _ in simulated(pii_share=0.0, dialogs=1000)]
+    take a small share of it (measured 0.13 ms per dialog whose texts the anonymizer has seen, as the worker's
+    has scrubbed them; the bound leaves room for a loaded machine)."""
+    batch = [scored for scored, _, _ in simulated(pii_share=0.0, dialogs=1000)]
     checks.check(batch)
     started = time.perf_counter()
     checks.check(batch)
@@ -199,10 +207,11 @@ def test_a_batch_of_1000_costs_well_under_the_pipeline_budget(checks: DialogChec
 
 
 _SANDBOXED = """
-import sys
+import os, sys, tempfile
+tempfile.gettempdir()  # Python's once-per-process probe of the temporary directory (a file made, then removed)
 written, network = [], []
 def audit(event, args):
-    if event == "open" and (args[2] or 0) & 3:  # O_WRONLY or O_RDWR
+    if event == "open" and (args[2] or 0) & 3 and args[0] != os.devnull:  # O_WRONLY or O_RDWR
         written.append(str(args[0]))
     if event in ("socket.connect", "socket.getaddrinfo", "socket.sendto", "socket.sendmsg"):
         network.append(event)
@@ -210,7 +219,9 @@ sys.addaudithook(audit)
 import streams.quality
 assert "great_expectations" not in sys.modules and "pandas" not in sys.modules, "imported eagerly"
 from tests.test_quality import clean_batch, dialog
-verdict = streams.quality.DialogChecks({"return_window"}).check([*clean_batch(3), dialog("p", "13812345678")])
+from streams.anonymizer import Anonymizer
+checks = streams.quality.DialogChecks({"return_window"}, streams.quality.anonymizer_detector(Anonymizer()))
+verdict = checks.check([*clean_batch(3), dialog("p", "13812345678")])
 assert verdict.failed == {"p": ["no_phone"]}, verdict
 assert not written and not network, (written, network)
 """

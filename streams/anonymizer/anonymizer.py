@@ -17,7 +17,7 @@ from streams.anonymizer.recognizers import NameReplyRecognizer, entities_in_reac
 from streams.anonymizer.recognizers.names import asks_for_name
 from streams.anonymizer.session import Session, SessionTokenOperator
 from streams.anonymizer.spans import resolve
-from streams.anonymizer.text import fold_width
+from streams.anonymizer.text import normalize
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,10 @@ MAX_CACHED_CHARS = 512
 
 
 class _CleanTexts:
-    """The texts in which the analyzer found nothing, least recently used dropped first.
+    """The texts in which the analyzer found nothing to replace (at most a kept order number), least recently
+    used dropped first.
 
-    What the analyzer finds is a function of the width-folded text and of whether the conversation just asked
+    What the analyzer finds is a function of the normalized text and of whether the conversation just asked
     for a name (the reply recognizer), and of nothing else: recognizers are stateless patterns and the options
     are fixed per anonymizer. So a text found clean once is clean in every conversation under the same flag,
     and its analysis can be skipped. Everything that does depend on the conversation (names it learned, the
@@ -82,6 +83,7 @@ class Anonymizer:
     def __init__(self, options: AnonymizerOptions = AnonymizerOptions(),
                  clean_texts_cached: int = CLEAN_TEXTS_CACHED):
         self.options = options
+        self._allow_list = [normalize(value)[0] for value in options.allow_list] or None
         self._analyzer = engine.analyzer(recognizers(engine.LANGUAGE))
         self._name_reply: list[EntityRecognizer] = [NameReplyRecognizer(engine.LANGUAGE)]
         self._keep = frozenset() if options.scrub_order_ids else frozenset({EntityType.ORDER_ID})
@@ -96,10 +98,12 @@ class Anonymizer:
     def scrub(self, text: str, session: Session | None = None) -> ScrubResult:
         """``text`` with its personal data replaced; pass the conversation's session to keep placeholders stable."""
         session = session if session is not None else self.session()
-        folded = fold_width(text)
-        spans = self._find(folded, session)
+        normalized, offsets = normalize(text)
+        spans = self._find(normalized, session)
         if not spans:
             return ScrubResult(text)
+        if offsets is not None:  # characters were dropped: point the spans back into the input
+            spans = [Entity(s.type, *offsets.span(s.start, s.end)) for s in spans]
         for span in spans:  # number placeholders in reading order; Presidio replaces from the end backwards
             session.token(span.type, text[span.start:span.end])
         operators = {"DEFAULT": OperatorConfig(SessionTokenOperator.NAME, {SessionTokenOperator.SESSION: session})}
@@ -108,7 +112,7 @@ class Anonymizer:
         return ScrubResult(replaced.text, tuple(spans))
 
     def _find(self, text: str, session: Session) -> list[Entity]:
-        """The non-overlapping spans to replace in ``text`` (already width-folded); notes in ``session`` the
+        """The non-overlapping spans to replace in ``text`` (already normalized); notes in ``session`` the
         names found and whether ``text`` asks for one."""
         found, session.expects_name = self._analysis(text, session.expects_name)
         session.learn_names(text[e.start:e.end] for e in found if e.type == EntityType.PERSON)
@@ -123,11 +127,11 @@ class Anonymizer:
             return [], asks
         entities = entities_in_reach(text, always=[EntityType.PERSON] if expects_name else [])
         results = self._analyzer.analyze(
-            text, engine.LANGUAGE, entities=entities, allow_list=list(self.options.allow_list) or None,
+            text, engine.LANGUAGE, entities=entities, allow_list=self._allow_list,
             ad_hoc_recognizers=self._name_reply if expects_name else None,
         ) if entities else []
         found = [Entity(EntityType(r.entity_type), r.start, r.end) for r in results]
         asks = asks_for_name(text)
-        if not found:
+        if all(entity.type in self._keep for entity in found):  # nothing to replace: an order number is kept
             self._clean.remember(text, expects_name, asks)
         return found, asks

@@ -13,6 +13,10 @@ class EntityType(StrEnum):
     EMAIL = "EMAIL"
     ID_NUMBER = "ID_NUMBER"
     BANK_CARD = "BANK_CARD"
+    IBAN = "IBAN"
+    IP_ADDRESS = "IP_ADDRESS"
+    BIRTH_DATE = "BIRTH_DATE"
+    """A date introduced as a birth date ("DOB", "出生日期"); other dates (deliveries) are kept."""
     ADDRESS = "ADDRESS"
     PERSON = "PERSON"
     # Not personal data: recognized so that order and tracking numbers are never mistaken for phones or cards,

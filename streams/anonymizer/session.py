@@ -19,7 +19,7 @@ from presidio_anonymizer.operators import Operator, OperatorType
 from streams.anonymizer.entities import EntityType
 from streams.anonymizer.recognizers.common import digits_of
 from streams.anonymizer.recognizers.names import without_title
-from streams.anonymizer.text import fold_width
+from streams.anonymizer.text import normalize
 
 MIN_LEARNED_NAME_CHARS = 2
 """A surname alone ("王" from "王先生") is too common to be searched for without its cue."""
@@ -38,7 +38,7 @@ def _phone_key(value: str) -> str:
 
 def value_key(entity_type: str, value: str) -> str:
     """The normal form two spellings of one value share."""
-    value = fold_width(value)
+    value = normalize(value)[0]
     if entity_type == EntityType.PHONE:
         return _phone_key(value)
     if entity_type in (EntityType.ID_NUMBER, EntityType.BANK_CARD):

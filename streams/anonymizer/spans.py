@@ -16,11 +16,12 @@ from collections.abc import Collection, Iterable
 
 from streams.anonymizer.entities import Entity, EntityType
 
-# Most specific first: a checksum-validated identifier says more than a phone pattern, a phone more than a
-# name cue that ran too far.
+# Most specific first: a checksum-validated identifier (an IBAN's mod 97 before the Luhn digits inside it) says
+# more than a phone pattern, a cued birth date more than a phone-shaped digit run, a phone more than a name cue
+# that ran too far.
 SPECIFICITY = (
-    EntityType.ORDER_ID, EntityType.ID_NUMBER, EntityType.BANK_CARD, EntityType.EMAIL, EntityType.PHONE,
-    EntityType.ADDRESS, EntityType.PERSON,
+    EntityType.ORDER_ID, EntityType.ID_NUMBER, EntityType.IBAN, EntityType.BANK_CARD, EntityType.EMAIL,
+    EntityType.IP_ADDRESS, EntityType.BIRTH_DATE, EntityType.PHONE, EntityType.ADDRESS, EntityType.PERSON,
 )
 _RANK = {entity_type: rank for rank, entity_type in enumerate(SPECIFICITY)}
 

@@ -49,6 +49,18 @@ _CUED_NUMBERS = {
                                   rf"|[0-9]{{3}}[ -]?[0-9]{{2}}[ -]?[0-9]{{4}}){NOT_BEFORE_ALNUM}", 0.6),
 }
 
+# Passport and driving licence numbers have no common shape (E12345678, F162823540116, 2270-66-1551, 6940579):
+# only their cue tells them from any other code, so they are taken after it, letters and digits, at least 5
+# characters of which at least 4 digits.
+_DOCUMENT_CUE = (r"护照(?:号码|号)?|驾照(?:号码|号)?|驾驶证(?:号码|号)?|驾驶执照(?:号码|号)?"
+                 r"|(?<![A-Za-z])(?i:passport|driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e|dl)"
+                 r"(?i:[ ]?(?:number|num|no\.?|#|id))?(?![A-Za-z])")
+DOCUMENT_PATTERN = Pattern(
+    "passport or driving licence number after its cue",
+    rf"(?:{_DOCUMENT_CUE}){CUE_GLUE}\K(?=(?:[A-Za-z-]*[0-9]){{4}})[A-Za-z0-9](?:-?[A-Za-z0-9]){{4,19}}"
+    rf"{NOT_BEFORE_ALNUM}",
+    0.6)
+
 
 class ResidentIdRecognizer(PatternRecognizer):
     """Mainland resident identity card numbers (18 characters, GB 11643 check character)."""
@@ -92,3 +104,10 @@ def cued_number_recognizer(entity_type: EntityType, supported_language: str) -> 
     return PatternRecognizer(supported_entity=entity_type, patterns=[_CUED_NUMBERS[entity_type]],
                              supported_language=supported_language, global_regex_flags=0,
                              name=f"{entity_type.value} after its cue")
+
+
+def document_number_recognizer(supported_language: str) -> PatternRecognizer:
+    """Passport and driving licence numbers introduced as such (``ID_NUMBER``)."""
+    return PatternRecognizer(supported_entity=EntityType.ID_NUMBER, patterns=[DOCUMENT_PATTERN],
+                             supported_language=supported_language, global_regex_flags=0,
+                             name="passport or licence number after its cue")
