@@ -1,9 +1,11 @@
 """Personal-data scrubbing for Chinese and English customer-service text, on Presidio.
 
 ``Anonymizer().scrub(text, session)`` replaces phones, emails, ID, passport, licence and card numbers, IBANs,
-public IP addresses, cued dates of birth, addresses and names with placeholders that stay the same within a conversation (``<PHONE_1>``); ``anonymize_lines`` is the JSON-lines
-batch form behind ``flywheel anonymize``. Text is normalized first (Unicode spaces, zero-width characters,
-full-width and non-ASCII digits, Chinese numerals spelled as digits) and offsets map back to the input; ``measure`` compares throughput with Presidio's stock analyzer.
+public IP addresses, cued dates of birth, addresses and names with placeholders that stay the same within a
+conversation (``<PHONE_1>``). Text is normalized first (Unicode spaces, zero-width characters, full-width and
+other digits, Chinese numerals spelled as digits) and offsets map back to the input. ``anonymize_lines`` is the
+JSON-lines batch form behind ``flywheel anonymize``; ``measure`` compares throughput with Presidio's stock
+analyzer.
 """
 
 from streams.anonymizer.anonymizer import Anonymizer, AnonymizerOptions
