@@ -50,10 +50,10 @@ def test_remembering_clean_texts_changes_no_byte_of_scrubbed_traffic(traffic, mo
 
 def test_a_text_remembered_clean_still_gets_the_names_its_conversation_learned():
     anonymizer = Anonymizer()
-    assert anonymizer.scrub("王伟的订单呢？").text == "王伟的订单呢？"
+    assert anonymizer.scrub("帮王伟看看订单").text == "帮王伟看看订单"
     session = anonymizer.session()
-    assert [anonymizer.scrub(turn, session).text for turn in ("我叫王伟想问一下退款", "王伟的订单呢？")] == [
-        "我叫<PERSON_1>想问一下退款", "<PERSON_1>的订单呢？"]
+    assert [anonymizer.scrub(turn, session).text for turn in ("我叫王伟想问一下退款", "帮王伟看看订单")] == [
+        "我叫<PERSON_1>想问一下退款", "帮<PERSON_1>看看订单"]
 
 
 def test_a_text_remembered_clean_is_analyzed_again_as_the_reply_to_a_name_request():

@@ -42,6 +42,9 @@ def test_a_name_and_an_address_in_one_sentence(anonymizer):
     ("麻烦通知欧阳娜娜来取件", "欧阳娜娜"), ("我和刘洋一起下的单", "刘洋"),
     # given-name characters beyond Faker's short zh_CN list, from the commonest of real names
     ("请转告龚悦，货已经发了", "龚悦"), ("我和肖旻洲一起下的单", "肖旻洲"), ("麻烦通知严芸雪来取件", "严芸雪"),
+    # after a role that names a person, before when they will act or what is theirs
+    ("快递员王伟说放在门卫了", "王伟"), ("收货人改成李娜，我不在家", "李娜"), ("让刘洋明天来取", "刘洋"),
+    ("本人张伟，申请退款", "张伟"), ("陈静的包裹到了吗", "陈静"),
 ])
 def test_chinese_names_without_a_cue(anonymizer, text, value):
     assert (PERSON, value) in found(anonymizer, text)
@@ -75,6 +78,7 @@ def test_each_address_shape_is_one_span(anonymizer, text, value):
     "今天很高兴", "我在王府井逛街", "金额不对", "周末能发货吗", "何时到货", "方便的话明天送", "送到上海市吗", "地址是错的",
     # everyday words that open with a surname, where a name could stand
     "营业时间是周一至周日，全天，欢迎光临", "我们支持支付宝、银联卡和货到付款", "江苏，浙江包邮吗",
+    "地址改成明天再说", "客服明天上午回复", "用高兴的心情收货",
 ])
 def test_look_alikes_survive(anonymizer, text):
     assert anonymizer.scrub(text).text == text
