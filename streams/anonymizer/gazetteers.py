@@ -144,18 +144,19 @@ def _frequent_words(threshold: float = FREQUENT_WORD_ZIPF) -> set[str]:
             if word.isalpha() and wordfreq.zipf_frequency(word, "en") >= threshold}
 
 
-def _without_words(names: Iterable[str], faker_names: set[str]) -> list[str]:
-    """``names`` less everyday and frequent English words, except those Faker lists as names ("Grace", "Mark")."""
-    common, frequent = _common_words(), _frequent_words()
+def _without_words(names: Iterable[str], faker_names: set[str], common: set[str]) -> list[str]:
+    """``names`` less everyday (``common``) and frequent English words, except those Faker lists as names
+    ("Grace", "Mark")."""
+    frequent = _frequent_words()
     return [name for name in names
             if name.lower() not in common and (name.lower() not in frequent or name in faker_names)]
 
 
-def _names_corpus(source: Path, faker_names: set[str]) -> list[str]:
+def _names_corpus(source: Path, faker_names: set[str], common: set[str]) -> list[str]:
     """The corpus's names, capitalized, without everyday English words ("will", "price", "perfect")."""
     names = (line.strip() for line in source.read_text(encoding="utf-8-sig").splitlines()[2:])
     return _without_words((name.capitalize() for name in names
-                           if len(name) > 2 and name.isalpha() and name.isascii()), faker_names)
+                           if len(name) > 2 and name.isalpha() and name.isascii()), faker_names, common)
 
 
 ZH_GIVEN_CHARS = 1_000
@@ -201,7 +202,7 @@ def build(data_dir: Path = DATA_DIR, names_corpus: Path = NAMES_CORPUS_SOURCE) -
         faker_names = {name for gazetteer in (Gazetteer.WORLD_FIRST_NAMES, Gazetteer.WORLD_LAST_NAMES,
                                               Gazetteer.EN_FIRST_NAMES, Gazetteer.EN_LAST_NAMES)
                        for name in lists[gazetteer]}
-        lists[Gazetteer.NAMES_CORPUS] = _names_corpus(names_corpus, faker_names)
+        lists[Gazetteer.NAMES_CORPUS] = _names_corpus(names_corpus, faker_names, set(lists[Gazetteer.EN_COMMON_WORDS]))
     for gazetteer, entries in lists.items():
         text = "\n".join(sorted(set(entries))) + "\n"
         (data_dir / f"{gazetteer.value}.txt").write_text(text, encoding="utf-8")

@@ -593,15 +593,12 @@ _ZH_AFTER = ("一起", "说", "讲", "问", "打", "来", "去", "在", "已", "
 
 @cache
 def _chinese_name_pattern() -> regex.Pattern[str]:
-    surnames = load(Gazetteer.ZH_SURNAMES)
-    single = "".join(sorted(s for s in surnames if len(s) == 1 and s not in _FUNCTION_WORD_SURNAMES))
-    compound = alternation(s for s in surnames if len(s) > 1)
-    given = _zh_given_chars()
+    f = _fragments()
     edge = r"(?:^|(?<=[\s，,。.！!？?、；;：:~～()（）“”\"']))"
     before = rf"(?:{edge}|(?<={alternation(_ZH_BEFORE)}))"
     after = rf"(?=[\s，,。.！!？?、；;：:~～()（）“”\"']|$|{alternation(_ZH_AFTER)})"
     return regex.compile(rf"{before}(?!{alternation(_NOT_ZH_NAMES)})"
-                         rf"(?P<name>(?:{compound}|[{single}])[{given}](?:(?!{alternation(_AFTER_NAMES)})[{given}])?)"
+                         rf"(?P<name>{f['plain_surname']}{f['given']}(?:(?!{alternation(_AFTER_NAMES)}){f['given']})?)"
                          rf"{after}")
 
 
