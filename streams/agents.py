@@ -107,22 +107,23 @@ class Sinks:
         backoff and the partition waits (its offsets stay uncommitted) rather than skipping data; a write the
         store refuses raises ``StoreRefused`` instead of stalling the partition for good."""
         attempt, delays = 0, backoff()
-        while True:
-            attempt += 1
-            try:
-                result = await asyncio.get_running_loop().run_in_executor(self._writer_thread, write, *args)
-            except Exception as exc:  # noqa: BLE001 - every store failure is either retried or refused
-                if not worth_retrying(exc, attempt):
-                    log.warning("feature store %s refused a write (%s)", write.__name__, type(exc).__name__)
-                    raise StoreRefused(type(exc).__name__) from exc
-                self.metrics.store_failing(True)
-                delay = next(delays)
-                log.warning("feature store %s failed (%s: %s); retrying in %.1f s",
-                            write.__name__, type(exc).__name__, first_line(exc), delay)
-                await asyncio.sleep(delay)
-            else:
-                self.metrics.store_failing(False)
-                return result
+        with self.metrics.store_write():
+            while True:
+                attempt += 1
+                try:
+                    result = await asyncio.get_running_loop().run_in_executor(self._writer_thread, write, *args)
+                except Exception as exc:  # noqa: BLE001 - every store failure is either retried or refused
+                    if not worth_retrying(exc, attempt):
+                        log.warning("feature store %s refused a write (%s)", write.__name__, type(exc).__name__)
+                        raise StoreRefused(type(exc).__name__) from exc
+                    self.metrics.store_failing(True)
+                    delay = next(delays)
+                    log.warning("feature store %s failed (%s: %s); retrying in %.1f s",
+                                write.__name__, type(exc).__name__, first_line(exc), delay)
+                    await asyncio.sleep(delay)
+                else:
+                    self.metrics.store_failing(False)
+                    return result
 
     def close(self) -> None:
         if self._writer is not None:

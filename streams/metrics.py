@@ -9,7 +9,8 @@ reasons and check names only: small, closed sets, and never anything from a payl
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import get_args
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -32,12 +33,15 @@ PREFIX = "flywheel_stream_"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Micro-batches run from a single straggler to a few thousand events read at once.
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000)
+STALL_AFTER_S = 5.0
+"""A store write pending this long is stalled even before it fails: through a short outage redis-py retries the
+lost connection inside one write, which then neither fails nor finishes. Healthy writes take well under a second."""
 
 
 class StreamMetrics:
     """One worker's metrics: event flow per topic, rejections, data-quality failures, lag and latency."""
 
-    def __init__(self) -> None:
+    def __init__(self, stall_after_s: float = STALL_AFTER_S) -> None:
         self.registry = CollectorRegistry()
         self._events_in = self._counter("events_in", "Events read, by source topic.", "topic")
         self._events_out = self._counter("events_out", "Events written, by destination topic.", "topic")
@@ -55,8 +59,10 @@ class StreamMetrics:
                                  ["table"], registry=self.registry)
         self._resends = self._counter("resends", "Sends that failed and were sent again, by destination topic.",
                                       "topic")
-        self._stalled_since: float | None = None
-        Gauge(PREFIX + "store_stalled_seconds", "Seconds the feature store's writes have been failing (0: healthy).",
+        self._writes: list[float] = []  # start of each store write in progress, retries included
+        self._failing, self._stall_after_s = False, stall_after_s
+        Gauge(PREFIX + "store_stalled_seconds",
+              "Seconds the oldest feature-store write has been held up, failing or unanswered (0: healthy).",
               registry=self.registry).set_function(self._stalled_seconds)
         for reason in get_args(DeadLetterReason):  # a closed set: export zeros so rate() works from the start
             self._dead_letters.labels(reason=reason)
@@ -92,15 +98,25 @@ class StreamMetrics:
     def resent(self, topic: str) -> None:
         self._resends.labels(topic=topic).inc()
 
+    @contextmanager
+    def store_write(self) -> Iterator[None]:
+        """Around one store write and its retries: the stall counts from the start of the oldest write in
+        progress once a write has failed, or once it has been pending ``stall_after_s``."""
+        started = time.monotonic()
+        self._writes.append(started)
+        try:
+            yield
+        finally:
+            self._writes.remove(started)
+            self._failing = self._failing and bool(self._writes)  # a refused write is over, not stalled
+
     def store_failing(self, failing: bool) -> None:
-        """Mark the store's writes failing (from the first failure of an outage) or healthy again."""
-        if not failing:
-            self._stalled_since = None
-        elif self._stalled_since is None:
-            self._stalled_since = time.monotonic()
+        """Mark the store's writes failing (a write failed and is retried) or healthy again (one succeeded)."""
+        self._failing = failing
 
     def _stalled_seconds(self) -> float:
-        return 0.0 if self._stalled_since is None else time.monotonic() - self._stalled_since
+        waited = time.monotonic() - min(self._writes) if self._writes else 0.0
+        return waited if self._failing or waited >= self._stall_after_s else 0.0
 
     def observe_latency(self, seconds: float) -> None:
         """Record one event's produce-to-store time; clocks of different hosts may disagree by a little, so

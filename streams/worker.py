@@ -7,6 +7,7 @@ serves its Prometheus metrics on its own ``--web-port``.
 from __future__ import annotations
 
 import gc
+import sys
 
 from infra.settings import Settings
 from infra.stack import bootstrap_servers, require_broker
@@ -19,6 +20,9 @@ def run_worker(settings: Settings, web_port: int, loglevel: str = "info") -> Non
     trusted_keys(settings)
     bootstrap = bootstrap_servers(settings)
     require_broker(settings, bootstrap)
+    # Presidio imports Hugging Face's pipeline (about 4 s of CPU: a third of a worker's start) for an NLP engine
+    # the worker never uses, and leaves that engine out when transformers cannot be imported.
+    sys.modules.setdefault("transformers", None)
     import faust
 
     from streams.agents import Sinks, build

@@ -19,7 +19,7 @@ from simulator.options import SimulateOptions
 from tests.fault_harness import Traffic, duplicates, expected_dialogs, lost_and_doubled
 from tests.pipeline_harness import Pipeline, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.kill_loop]
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 SEED = 15

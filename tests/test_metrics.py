@@ -62,14 +62,25 @@ def test_every_metric_renders_with_its_name_type_and_labels() -> None:
     assert samples[("flywheel_stream_store_stalled_seconds", labels())] == 0
 
 
-def test_the_store_stall_counts_from_the_first_failure_until_a_write_succeeds() -> None:
+def test_the_store_stall_counts_from_the_start_of_a_failing_write_until_a_write_succeeds() -> None:
     metrics = StreamMetrics()
-    metrics.store_failing(True)
-    time.sleep(0.05)
-    metrics.store_failing(True)  # a later failure of the same outage does not restart the count
-    stalled = scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())]
-    metrics.store_failing(False)
-    assert stalled >= 0.05 and scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())] == 0
+    with metrics.store_write():
+        metrics.store_failing(True)
+        time.sleep(0.05)
+        metrics.store_failing(True)  # a later failure of the same outage does not restart the count
+        stalled = scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())]
+        metrics.store_failing(False)
+        assert stalled >= 0.05 and scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())] == 0
+
+
+def test_a_write_the_store_leaves_unanswered_is_a_stall_without_failing() -> None:
+    """A client that retries inside one write (redis-py through a short outage) never reports a failure."""
+    metrics = StreamMetrics(stall_after_s=0.05)
+    with metrics.store_write():
+        assert scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())] == 0
+        time.sleep(0.06)
+        assert scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())] >= 0.05
+    assert scrape(metrics)[1][("flywheel_stream_store_stalled_seconds", labels())] == 0
 
 
 def test_every_dead_letter_reason_is_exported_from_zero() -> None:

@@ -4,6 +4,8 @@ one line before it consumes anything."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +14,7 @@ from infra.errors import FlywheelError
 from infra.settings import DEV_POLICY_KEY_ID, DEV_POLICY_PUBLIC_KEY, Settings
 from infra.workers import READY_LINE, owned_partitions, partitions_split, start_worker, wait_ready
 from streams.signing import KeyPair
-from tests.conftest import flywheel
+from tests.conftest import REPO, flywheel
 
 
 def write(path, *assignments: str):
@@ -61,3 +63,17 @@ def test_a_worker_whose_broker_cannot_be_reached_says_so_in_one_line(tmp_path):
     assert process.returncode == 1
     [line] = log.read_text().strip().splitlines()
     assert line.startswith(f"flywheel: cannot reach the Kafka broker at {CLOSED} (") and "Connection refused" in line
+
+
+def test_the_worker_s_anonymizer_and_suite_run_without_transformers():
+    """A worker keeps transformers out (Presidio would import it for an NLP engine the worker never uses)."""
+    code = ("import sys; sys.modules['transformers'] = None\n"
+            "from infra.settings import Settings\n"
+            "from streams.anonymizer import Anonymizer\n"
+            "from streams.quality import anonymizer_detector\n"
+            "anonymizer = Anonymizer(Settings().anonymizer_options())\n"
+            "print(anonymizer.scrub('My name is John Smith, call 13812345678').text)\n"
+            "print(sorted(anonymizer_detector(anonymizer)('call 13812345678')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["My name is <PERSON_1>, call <PHONE_1>", "['PHONE']"]
