@@ -156,9 +156,19 @@ def test_a_number_called_a_card_number_is_one_even_with_a_typo(anonymizer):
     "快递单号773012345678901", "运单号YT7321234567890", "退款单号 2024051212345678 处理中",
     "My order 4111111111111111 hasn't arrived", "Order #123456789012 was charged $1,234.56 on 05/12/2024",
     "Tracking number 1Z999AA10123456784", "SKU 100012043978 is out of stock", "商品编号100012043978缺货",
+    "Tracking number 9400 1110 7718 7655 0511 46 hasn't updated",  # printed in groups, as USPS prints it
+    "Can I swap item 7577026675 for the blue one?",
 ])
 def test_order_and_tracking_numbers_are_kept(anonymizer, text):
     assert anonymizer.scrub(text).text == text
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("order number is 4111 1111 1111 1111", "BANK_CARD"),  # a card in groups is no grouped reference
+    ("Tracking number 138 0013 8000", "PHONE"),  # nor is a phone number in groups
+])
+def test_a_card_or_phone_in_groups_after_a_reference_cue_is_still_replaced(anonymizer, text, kind):
+    assert [entity.type.value for entity in anonymizer.scrub(text).entities] == [kind]
 
 
 @pytest.mark.parametrize("text", [

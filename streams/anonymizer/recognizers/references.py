@@ -16,11 +16,15 @@ TRIGGER = DIGIT
 
 _ZH_CUE = r"(?:订单|运单|快递单|物流单|退款单|退货单|售后单|工单|发票|取件|商品)(?:号码|编号|编码|号|码)?|单号|货号"
 _EN_QUALIFIER = r"[ ]?(?:number|num|no\.?|id|code|#)"
-# "order 12345" is a reference on its own; "case 12345" only as "case number 12345" ("in case 415...").
+# "order 12345" and "item 12345" are references on their own; "case 12345" only as "case number 12345" ("in case
+# 415...").
 _EN_CUE = (rf"(?<![A-Za-z])(?i:(?:order|tracking|reference|ref|invoice|ticket|rma|shipment|sku)(?:{_EN_QUALIFIER})?"
-           rf"|(?:return|case|parcel|package|confirmation|item|product){_EN_QUALIFIER})")
-# A reference holds at least one digit and is at least five characters long (12345, DD2024051201, 1Z999AA1...).
-_REFERENCE = r"(?=[A-Za-z0-9-]{0,39}[0-9])[A-Za-z0-9][A-Za-z0-9-]{4,39}"
+           rf"|item(?:{_EN_QUALIFIER})?|(?:return|case|parcel|package|confirmation|product){_EN_QUALIFIER})")
+# A reference holds at least one digit and is at least five characters long (12345, DD2024051201, 1Z999AA1...),
+# or is printed in groups of digits, as postal tracking numbers are ("9400 1110 7718 7655 0511 46"): at least 20
+# digits then, more than any phone or card number has, so neither is shielded when typed right after a cue.
+_REFERENCE = (r"(?:(?=(?:[0-9][ ]?){20})[0-9]{2,6}(?:[ ][0-9]{2,6}){2,9}"
+              r"|(?=[A-Za-z0-9-]{0,39}[0-9])[A-Za-z0-9][A-Za-z0-9-]{4,39})")
 
 REFERENCE_PATTERN = Pattern(
     "reference after its cue", rf"(?:{_ZH_CUE}|{_EN_CUE}){CUE_GLUE}#?\K{_REFERENCE}{NOT_BEFORE_ALNUM}", 0.9)
