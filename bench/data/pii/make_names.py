@@ -13,18 +13,17 @@ Written for this project independently of the anonymizer (``streams/anonymizer/`
 name lists below were typed for this script; no name list of any detector or package was used. Names are
 composed at random (seeded), so every name is made up.
 
-Run from the repository root: ``python bench/data/pii/make_names.py``. Slots as in ``make_supplement.py``:
-``{TYPE:maker}`` is a labelled value of TYPE, ``{=:maker}`` an unlabelled one. Half the sentences go to dev and
-half to test, by a seeded shuffle. Every labelled span is checked to index exactly the value inserted.
+Run from the repository root: ``python bench/data/pii/make_names.py``. Slots, filling, the split and the file are
+``make_supplement.py``'s: ``{TYPE:maker}`` is a labelled value of TYPE, ``{=:maker}`` an unlabelled one; half the
+sentences go to dev and half to test, by a seeded shuffle.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
-from collections import Counter
 from pathlib import Path
+
+from make_supplement import fill, split, write  # a script beside this one: run from the repository root
 
 SEED = 20240717
 OUT = Path(__file__).resolve().parent / "names.jsonl"
@@ -367,23 +366,7 @@ CLEAN_TEMPLATES = [
 ]
 
 
-# --- filling ------------------------------------------------------------------------------------------------------
-
-SLOT = re.compile(r"\{([A-Z_=]+):([a-z_0-9]+)\}")
-
-
-def fill(rng: random.Random, template: str) -> tuple[str, list[dict], list[str]]:
-    text, spans, values, at = "", [], [], 0
-    for match in SLOT.finditer(template):
-        text += template[at:match.start()]
-        value = MAKERS[match.group(2)](rng)
-        if match.group(1) != "=":
-            spans.append({"type": match.group(1), "start": len(text), "end": len(text) + len(value)})
-            values.append(value)
-        text += value
-        at = match.end()
-    return text + template[at:], spans, values
-
+# --- assembly -----------------------------------------------------------------------------------------------------
 
 def build() -> list[dict]:
     rng = random.Random(SEED)
@@ -395,38 +378,19 @@ def build() -> list[dict]:
             while made < copies:
                 tries += 1
                 assert tries < 1000, template
-                text, spans, values = fill(rng, template)
+                text, spans = fill(rng, template, MAKERS.__getitem__)
                 if text in seen:
                     continue
-                for span, value in zip(spans, values):  # every span indexes exactly the value inserted
-                    assert text[span["start"]:span["end"]] == value, (text, span, value)
                 assert kind != "clean" or not spans, template
                 assert kind == "clean" or any(s["type"] == "PERSON" for s in spans), template
                 seen.add(text)
                 made += 1
                 records.append({"text": text, "lang": lang, "spans": spans, "template": f"{kind}-{t_index}"})
-    order = list(range(len(records)))
-    random.Random(SEED + 1).shuffle(order)
-    test = set(order[: len(order) // 2])
-    return [{"id": f"names-{i:04d}", "text": r["text"], "lang": r["lang"], "spans": r["spans"], "other_spans": [],
-             "source": SOURCE, "source_name": "names", "split": "test" if i in test else "dev",
-             "partial_labels": False, "template": r["template"]} for i, r in enumerate(records)]
+    return split(records, SEED + 1, "names", SOURCE)
 
 
 def main() -> None:
-    records = build()
-    with OUT.open("w", encoding="utf-8") as out:
-        for r in records:
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
-    counts = Counter()
-    for r in records:
-        kind = r["template"].rsplit("-", 1)[0]
-        counts[(r["split"], r["lang"], kind)] += 1
-        for s in r["spans"]:
-            counts[(r["split"], r["lang"], s["type"])] += 1
-    print(f"{OUT}: {len(records)} sentences")
-    for key, n in sorted(counts.items()):
-        print(" ", key, n)
+    write(build(), OUT, lambda r: r["template"].rsplit("-", 1)[0])
 
 
 if __name__ == "__main__":

@@ -607,11 +607,12 @@ def maker(spec: str):
     return MAKERS[spec]
 
 
-def fill(rng: random.Random, template: str) -> tuple[str, list[dict]]:
+def fill(rng: random.Random, template: str, make=maker) -> tuple[str, list[dict]]:
+    """The template with each slot filled by ``make(spec)(rng)``; a labelled slot's span indexes its value."""
     text, spans, at = "", [], 0
     for match in SLOT.finditer(template):
         text += template[at:match.start()]
-        value = maker(match.group(2))(rng)
+        value = make(match.group(2))(rng)
         if match.group(1) != "=":
             spans.append({"type": match.group(1), "start": len(text), "end": len(text) + len(value)})
         text += value
@@ -637,27 +638,36 @@ def build() -> list[dict]:
                 made += 1
                 records.append({"text": text, "lang": lang, "spans": spans, "other_spans": [],
                                 "template": f"{kind}-{t_index}"})
+    return split(records, SEED + 1, "supplement", SOURCE)
+
+
+def split(records: list[dict], seed: int, name: str, source: str) -> list[dict]:
+    """Half the sentences to test and half to dev by a seeded shuffle, each a record of the set's shape."""
     order = list(range(len(records)))
-    random.Random(SEED + 1).shuffle(order)
+    random.Random(seed).shuffle(order)
     test = set(order[: len(order) // 2])
-    return [{"id": f"supplement-{i:04d}", "text": r["text"], "lang": r["lang"], "spans": r["spans"],
-             "other_spans": [], "source": SOURCE, "source_name": "supplement", "split": "test" if i in test else "dev",
+    return [{"id": f"{name}-{i:04d}", "text": r["text"], "lang": r["lang"], "spans": r["spans"],
+             "other_spans": [], "source": source, "source_name": name, "split": "test" if i in test else "dev",
              "partial_labels": False, "template": r["template"]} for i, r in enumerate(records)]
 
 
-def main() -> None:
-    records = build()
-    with OUT.open("w", encoding="utf-8") as out:
+def write(records: list[dict], out: Path, kind) -> None:
+    """Write ``records`` as JSON lines and print how many there are by split, language and ``kind(record)``."""
+    with out.open("w", encoding="utf-8") as lines:
         for r in records:
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+            lines.write(json.dumps(r, ensure_ascii=False) + "\n")
     counts = Counter()
     for r in records:
-        counts[(r["split"], r["lang"], "clean" if not r["spans"] else "with spans")] += 1
+        counts[(r["split"], r["lang"], kind(r))] += 1
         for s in r["spans"]:
             counts[(r["split"], r["lang"], s["type"])] += 1
-    print(f"{OUT}: {len(records)} sentences")
+    print(f"{out}: {len(records)} sentences")
     for key, n in sorted(counts.items()):
         print(" ", key, n)
+
+
+def main() -> None:
+    write(build(), OUT, lambda r: "clean" if not r["spans"] else "with spans")
 
 
 if __name__ == "__main__":
