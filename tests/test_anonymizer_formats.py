@@ -103,6 +103,7 @@ def test_normalisation_fast_path_and_short_numeral_runs():
     ("北京 +86 138 0013 8000", "+86 138 0013 8000"),
     ("desk (555) 555-0100 x123", "(555) 555-0100 x123"),
     ("desk +1 555-555-0100 ext. 123", "+1 555-555-0100 ext. 123"),
+    ("reach me at 5555550100 extension 993 after 6pm", "5555550100 extension 993"),
     ("总机 +86 10 6552 9988转123", "+86 10 6552 9988转123"),
     ("They're not answering at 78 651 450", "78 651 450"),          # any national format after a cue
     ("Can someone call me on (64) 3591-3246?", "(64) 3591-3246"),

@@ -19,8 +19,9 @@ from streams.anonymizer.recognizers.common import DIGIT, FinderRecognizer, digit
 
 TRIGGER = DIGIT
 
-# "x123", "ext. 123", "转123", "分机 123" (and "-123" after a landline): an extension belongs to its number.
-_EXTENSION_MARKS = r"转|分机|(?i:ext)\.?|[Xx]"
+# "x123", "ext. 123", "extension 123", "转123", "分机 123" (and "-123" after a landline): an extension belongs to
+# its number.
+_EXTENSION_MARKS = r"转|分机|(?i:ext(?:ension)?)\.?|[Xx]"
 _EXTENSION = rf"(?:[ ]?(?:{_EXTENSION_MARKS})[ ]?[0-9]{{1,5}})?"
 _LANDLINE_EXTENSION = rf"(?:[ ]?(?:{_EXTENSION_MARKS}|-)[ ]?[0-9]{{1,5}})?"
 
