@@ -91,11 +91,11 @@ class _Consumer(driver.Consumer):
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Recovery's seek of every stream partition: records fetched before it no longer follow on. aiokafka
-        leaves a partition with no commit (or a commit at 0) where the fetcher got to, past records that were
+        leaves a partition with no commit (None, -1 or 0) where the fetcher got to, past records that were
         fetched and dropped while it was paused: such a partition is read again from its first record."""
         sought = await super().seek_to_committed()
         committed = {TP(tp.topic, tp.partition): offset for tp, offset in sought.items()}
-        uncommitted = [tp for tp, offset in committed.items() if not offset and self._acked_topic(tp)]
+        uncommitted = [tp for tp, offset in committed.items() if (offset or 0) <= 0 and self._acked_topic(tp)]
         firsts = await self.earliest_offsets(*uncommitted) if uncommitted else {}
         for tp, offset in committed.items():
             if tp in uncommitted:
