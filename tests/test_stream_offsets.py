@@ -57,6 +57,12 @@ class ScriptedThread:
         return self.size
 
 
+async def pause_briefly(consumer) -> None:
+    """Pause the partition (as a fetch is on the wire) and resume it 50 ms later."""
+    consumer.pause_partitions({PARTITION})
+    asyncio.get_running_loop().call_later(0.05, consumer.resume_partitions, {PARTITION})
+
+
 def drain(tmp_path, size: int, script: Callable[[object], dict[int, Callable[[], Awaitable[None]]]],
           handled: Callable[[int], bool] = lambda offset: True, committed: int | None = None,
           ) -> tuple[list[int], int | None]:
@@ -68,7 +74,7 @@ def drain(tmp_path, size: int, script: Callable[[object], dict[int, Callable[[],
     class Fetcher:
         _stopped = asyncio.Event()
 
-    async def run() -> int:
+    async def run() -> int | None:
         app = create_app(Settings(data_dir=tmp_path), "127.0.0.1:1")  # in the loop its consumer will run on
         consumer = app.consumer
         app.topics._acking_topics.add(TOPIC)  # noqa: SLF001 - a subscribed agent's topic, without starting agents
@@ -96,12 +102,8 @@ def drain(tmp_path, size: int, script: Callable[[object], dict[int, Callable[[],
 def test_records_dropped_from_a_batch_while_their_partition_was_paused_are_read_again_not_committed(tmp_path):
     """Fetch 2 comes back after the partition was paused (Faust drops its records from the batch), and the
     partition resumes soon after: the records of fetch 2 are delivered before anything past them is committed."""
-    async def pause_then_resume(consumer) -> None:
-        consumer.pause_partitions({PARTITION})
-        asyncio.get_running_loop().call_later(0.05, consumer.resume_partitions, {PARTITION})
-
     def script(consumer) -> dict:
-        return {2: lambda: pause_then_resume(consumer)}
+        return {2: lambda: pause_briefly(consumer)}
 
     delivered, commit = drain(tmp_path, 9, script)
     assert {3, 4, 5} <= set(delivered)
@@ -124,12 +126,8 @@ def test_a_partition_never_committed_is_read_from_its_first_record_after_records
     """Nothing committed yet, and the first fetch comes back while the partition is paused (Faust drops its
     records 0-2, the fetcher has moved past them); recovery's seek to the committed offset finds none to seek to.
     Records 0-2 are still delivered, and nothing is committed past them before they are acknowledged."""
-    async def paused_then_recovered(consumer) -> None:
-        consumer.pause_partitions({PARTITION})
-        asyncio.get_running_loop().call_later(0.05, consumer.resume_partitions, {PARTITION})
-
     def script(consumer) -> dict:
-        return {1: lambda: paused_then_recovered(consumer), 3: consumer.perform_seek}
+        return {1: lambda: pause_briefly(consumer), 3: consumer.perform_seek}
 
     delivered, commit = drain(tmp_path, 9, script, handled=lambda offset: offset != 0)
     assert {0, 1, 2} <= set(delivered)
